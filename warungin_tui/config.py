@@ -1,0 +1,328 @@
+"""The operator's config: one TOML file, validated by pydantic, errors told in TOML words."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_CONFIG = "WARUNGIN_TUI_CONFIG"
+SEED_SERVICES = [
+    "postgres",
+    "redis",
+    "backend",
+    "frontend",
+    "nginx",
+    "loki",
+    "promtail",
+    "cloudflared",
+]
+SEED_START_ORDER = [
+    ["postgres", "redis"],
+    ["backend", "frontend"],
+    ["nginx", "loki", "promtail", "cloudflared"],
+]
+# A key whose name looks like one of these never belongs in a file on disk.
+SECRET_KEY_PATTERN = re.compile(r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key", re.I)
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; `lines` are ready to print, one problem each."""
+
+    title = "Bad config"
+
+    def __init__(self, lines: list[str], path: Path | None = None) -> None:
+        self.lines = lines
+        self.path = path
+        super().__init__("\n".join(lines))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class TargetConfig(_Section):
+    host: str
+    """Host name or address of the Warungin server."""
+    port: Port = 22
+    user: str
+    """Login user; need not be root."""
+    project_dir: str
+    """Folder of the Warungin checkout on the server (holds docker-compose.yml)."""
+    known_hosts: str = "~/.ssh/known_hosts"
+    identity_file: str | None = None
+    """Private key file; the SSH agent is used when absent."""
+    backup_dir: str | None = None
+    """Where release backups are written; defaults to project_dir (earlier backups excluded)."""
+
+    @field_validator("host", "user", "project_dir")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @property
+    def effective_backup_dir(self) -> str:
+        return self.backup_dir or self.project_dir
+
+    @property
+    def label(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
+
+
+class ReleaseConfig(_Section):
+    version: str
+    branch: str = "main"
+
+
+class EndpointsConfig(_Section):
+    api: str = "http://localhost:8000"
+    """Backend base URL as seen from the server."""
+    frontend: str
+    """Frontend URL as a user's browser opens it."""
+    api_via_ssh: bool = True
+    """Probe the API through an SSH port forward (it is usually bound to the server's localhost)."""
+
+    @field_validator("api", "frontend")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class ServicesConfig(_Section):
+    expected: list[str] = Field(default_factory=lambda: list(SEED_SERVICES))
+    start_order: list[list[str]] = Field(default_factory=lambda: [g[:] for g in SEED_START_ORDER])
+
+    @field_validator("start_order")
+    @classmethod
+    def _groups_not_empty(cls, value: list[list[str]]) -> list[list[str]]:
+        if not value or any(not group for group in value):
+            raise ValueError("must be a list of non-empty lists of service names")
+        return value
+
+    @model_validator(mode="after")
+    def _every_expected_service_starts(self) -> ServicesConfig:
+        started = [name for group in self.start_order for name in group]
+        missing = [name for name in self.expected if name not in started]
+        if missing:
+            raise ValueError(f"start_order never starts {', '.join(missing)}")
+        return self
+
+
+class DatabaseConfig(_Section):
+    service: str = "postgres"
+    user: str = "warungin"
+    name: str = "warungin"
+    backups_dir: str | None = None
+    """Folder of the database dumps; defaults to <project_dir>/backups/db."""
+    backups_glob: str = "*.sql.gz"
+
+
+class OperatorConfig(_Section):
+    name: str = ""
+
+
+class ContactsConfig(_Section):
+    tech_lead: str = ""
+    tech_lead_email: str = ""
+    tech_lead_phone: str = ""
+    ops_lead: str = ""
+    security_lead: str = ""
+    database_admin: str = ""
+    on_call_rotation: str = ""
+    notify_to: str = "All Staff"
+
+
+class ThresholdsConfig(_Section):
+    frontend_load_seconds: PositiveSeconds = 3.0
+    api_latency_ms: PositiveSeconds = 1000.0
+    error_log_tail_lines: Annotated[int, Field(ge=1, le=100_000)] = 100
+    backup_max_age_hours: PositiveSeconds = 24.0
+    command_timeout_seconds: PositiveSeconds = 120.0
+    build_timeout_seconds: PositiveSeconds = 1800.0
+    service_ready_timeout_seconds: PositiveSeconds = 120.0
+    poll_interval_seconds: PositiveSeconds = 2.0
+    session_drain_timeout_seconds: PositiveSeconds = 900.0
+    maintenance_minutes: Annotated[int, Field(ge=1)] = 30
+
+
+class ArchiveConfig(_Section):
+    dir: str | None = None
+    """Where deployment logs are exported; defaults to the user data folder."""
+    journal_dir: str | None = None
+    """Where run journals live; defaults to the user state folder."""
+
+
+class Config(_Section):
+    target: TargetConfig
+    release: ReleaseConfig
+    endpoints: EndpointsConfig
+    services: ServicesConfig = Field(default_factory=ServicesConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    operator: OperatorConfig = Field(default_factory=OperatorConfig)
+    contacts: ContactsConfig = Field(default_factory=ContactsConfig)
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+
+    @property
+    def db_backups_dir(self) -> str:
+        return self.database.backups_dir or f"{self.target.project_dir.rstrip('/')}/backups/db"
+
+
+def _find_secret_keys(data: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if SECRET_KEY_PATTERN.search(str(key)):
+                found.append((*path, str(key)))
+            found.extend(_find_secret_keys(value, (*path, str(key))))
+    return found
+
+
+def _toml_location(loc: tuple[str | int, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "(top level)"
+    if len(parts) == 1:
+        return f"[{parts[0]}]" if parts[0] in Config.model_fields else parts[0]
+    section, key, *rest = parts
+    suffix = "".join(f"[{p}]" for p in rest)
+    return f"[{section}] {key}{suffix}"
+
+
+def _describe_error(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known key (check the spelling; see sample_config.toml)"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be an integer"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return _range_message(error)
+    if kind in ("float_type", "float_parsing"):
+        return "must be a number"
+    if kind in ("string_type",):
+        return "must be a string"
+    if kind in ("bool_type", "bool_parsing"):
+        return "must be true or false"
+    if kind in ("list_type",):
+        return "must be a list"
+    if kind in ("model_type", "dict_type"):
+        return "must be a table"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"])
+
+
+def _range_message(error: dict[str, Any]) -> str:
+    loc = error["loc"]
+    field = _field_info(loc)
+    low = high = None
+    strict_low = False
+    for meta in getattr(field, "metadata", []) if field else []:
+        if getattr(meta, "ge", None) is not None:
+            low = meta.ge
+        if getattr(meta, "gt", None) is not None:
+            low, strict_low = meta.gt, True
+        if getattr(meta, "le", None) is not None:
+            high = meta.le
+    is_int = field is not None and field.annotation is int
+    noun = "an integer" if is_int else "a number"
+    if low is not None and high is not None:
+        return f"must be {noun} between {low} and {high}"
+    if low is not None:
+        return f"must be {noun} {'greater than' if strict_low else 'at least'} {low}"
+    return str(error["msg"])
+
+
+def _field_info(loc: tuple[Any, ...]) -> Any:
+    model: Any = Config
+    field = None
+    for part in loc:
+        if not isinstance(part, str) or not hasattr(model, "model_fields"):
+            return field
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = field.annotation
+    return field
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    secrets = _find_secret_keys(data)
+    if secrets:
+        lines = [
+            f"{_toml_location(loc)}: passwords and secrets are refused in the config; "
+            "log in with an SSH key (identity_file) or the SSH agent"
+            for loc in secrets
+        ]
+        raise ConfigError(lines, path)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
+            lines.append(f"{_toml_location(loc)}: {_describe_error(error)}")
+        raise ConfigError(lines, path) from None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file"], path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc})"], path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"], path) from None
+    return parse_config(data, path)
+
+
+def user_config_path() -> Path:
+    from platformdirs import user_config_path as _ucp
+
+    return _ucp("warungin-tui") / "config.toml"
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """--config, then $WARUNGIN_TUI_CONFIG, then ./warungin.toml, then the user config folder."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env).expanduser()
+    local = Path("warungin.toml")
+    if local.exists():
+        return local
+    candidate = user_config_path()
+    if candidate.exists():
+        return candidate
+    raise ConfigError(
+        [
+            "no config found: pass --config FILE, set WARUNGIN_TUI_CONFIG, create ./warungin.toml, "
+            f"or {candidate} (start from sample_config.toml; or try `warungin-tui demo`)"
+        ]
+    )

@@ -49,7 +49,7 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -202,7 +202,7 @@ def _toml_location(loc: tuple[str | int, ...]) -> str:
     if not parts:
         return "(top level)"
     if len(parts) == 1:
-        return f"[{parts[0]}]" if parts[0] in Config.model_fields else parts[0]
+        return f"[{parts[0]}]"
     section, key, *rest = parts
     suffix = "".join(f"[{p}]" for p in rest)
     return f"[{section}] {key}{suffix}"

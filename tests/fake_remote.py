@@ -1,0 +1,41 @@
+"""A scripted stand-in for Remote, for narrow engine unit tests (integration tests use real sshd)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from warungin_tui.remote import CommandResult, ConnectionLost
+
+
+class FakeRemote:
+    """Answers commands by substring: the first matching rule's (exit, stdout) is returned."""
+
+    def __init__(
+        self, rules: list[tuple[str, int, str]] | None = None, drop_on: str | None = None
+    ) -> None:
+        self.rules = rules or []
+        self.drop_on = drop_on
+        self.commands: list[str] = []
+
+    async def run(
+        self, command: str, *, timeout: float, on_output: Callable | None = None
+    ) -> CommandResult:
+        self.commands.append(command)
+        exit_status, stdout = 0, "ok\n"
+        for needle, code, text in self.rules:
+            if needle in command:
+                exit_status, stdout = code, text
+                break
+        lines = stdout.splitlines()
+        if on_output and lines:
+            await on_output("stdout", lines)
+        if self.drop_on and self.drop_on in command:
+            partial = CommandResult(command, None, stdout, "", False, 0.5)
+            raise ConnectionLost("connection lost", partial)
+        return CommandResult(command, exit_status, stdout, "", False, 0.01)
+
+    async def forward_local(self, host: str, port: int) -> int:
+        raise AssertionError("no port forwards in unit tests")
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,105 @@
+"""Engine rules with a scripted remote: gates, overrides, confirmations, decisions, layering."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_remote import FakeRemote
+from tests.helpers import SAMPLE_CONFIG
+from warungin_tui.config import load_config
+from warungin_tui.engine import Engine, EngineError, GateClosed, NeedsConfirmation
+from warungin_tui.run import PhaseStatus, StepStatus
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return Engine.start_new(
+        load_config(SAMPLE_CONFIG), tmp_path, operator="Op", remote=FakeRemote()
+    )
+
+
+def pass_phase(engine: Engine, phase_id: str) -> None:
+    for spec in engine.run.playbook.phase(phase_id).steps:
+        engine.skip(spec.id, "unit test")
+
+
+async def test_phase1_is_gated_until_pre_passes_or_is_overridden(engine: Engine) -> None:
+    with pytest.raises(GateClosed, match="Pre-deployment checklist"):
+        await engine.run_step("phase1.notify")
+    engine.override_gate("pre", "rehearsal only")
+    assert engine.run.phase_status("pre") == PhaseStatus.OVERRIDDEN
+    outcome = await engine.run_step("phase1.notify")
+    assert outcome.status == StepStatus.PASSED
+    assert "Warungin POS is being updated to version 1.1.0" in outcome.value["body"]
+
+
+async def test_destructive_step_needs_confirmation(engine: Engine) -> None:
+    engine.override_gate("pre", "x")
+    with pytest.raises(NeedsConfirmation):
+        await engine.run_step("phase1.stop_stack")
+    assert engine.remote.commands == []
+    await engine.run_step("phase1.stop_stack", confirmed=True)
+    assert engine.remote.commands[-1].endswith("docker compose down")
+
+
+async def test_failed_step_fails_the_phase_and_override_needs_reason(engine: Engine) -> None:
+    engine.remote.rules = [("docker info", 1, "Cannot connect to the Docker daemon\n")]
+    outcome = await engine.run_step("pre.docker_running")
+    assert outcome.status == StepStatus.FAILED and "exit code 1" in outcome.detail
+    assert engine.run.phase_status("pre") == PhaseStatus.FAILED
+    with pytest.raises(EngineError):
+        engine.override_step("pre.docker_running", "   ")
+    engine.override_step("pre.docker_running", "docker checked by hand")
+    assert engine.run.status("pre.docker_running") == StepStatus.OVERRIDDEN
+
+
+async def test_connection_lost_marks_interrupted(engine: Engine) -> None:
+    engine.remote.drop_on = "uname"
+    outcome = await engine.run_step("pre.server_accessible")
+    assert outcome.status == StepStatus.INTERRUPTED
+    assert list(engine.run.results["pre.server_accessible"].output)
+
+
+async def test_missing_capture_is_a_clear_failure(engine: Engine) -> None:
+    engine.override_gate("pre", "x")
+    engine.override_gate("phase1", "x")
+    # rollback needs the backup captured in Step 1.1
+    with pytest.raises(GateClosed, match="no backup"):
+        await engine.run_step("rollback.verify_archive")
+
+
+def test_go_live_approval_refused_while_gates_fail(engine: Engine) -> None:
+    with pytest.raises(GateClosed, match="refused"):
+        engine.decide("GO-LIVE APPROVED", authorized_by="Boss")
+    engine.decide("HOLD FOR REVIEW", authorized_by="Boss")
+    assert engine.run.decision["decision"] == "HOLD FOR REVIEW"
+    for phase in engine.run.playbook.linear_phases:
+        if phase.id != "golive":
+            pass_phase(engine, phase.id)
+    engine.decide("GO-LIVE APPROVED", authorized_by="Boss")
+    assert engine.run.status("golive.decision") == StepStatus.PASSED
+
+
+def test_inputs_and_signoffs_validate(engine: Engine) -> None:
+    with pytest.raises(EngineError):
+        engine.sign_off("pre.qa_signoff", " ")
+    engine.sign_off("pre.qa_signoff", "Quinn QA")
+    assert engine.run.results["pre.qa_signoff"].value == {"name": "Quinn QA", "role": "QA Lead"}
+    with pytest.raises(EngineError):
+        engine.tick("pre.qa_signoff")
+
+
+def test_engine_layers_import_no_textual() -> None:
+    code = (
+        "import sys\n"
+        "import warungin_tui.engine, warungin_tui.journal, warungin_tui.remote, "
+        "warungin_tui.run, warungin_tui.playbook, warungin_tui.checklists, warungin_tui.headless\n"
+        "import warungin_tui.steps.ssh, warungin_tui.steps.http, warungin_tui.steps.notify\n"
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith('textual.')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,0 +1,165 @@
+"""Journal: chained, fsynced, 0600; verify-log names the first broken line; crash-safe rebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, SAMPLE_CONFIG
+from warungin_tui.config import load_config
+from warungin_tui.engine import Engine
+from warungin_tui.journal import Journal, read_journal, verify_journal
+from warungin_tui.playbook import build_playbook
+from warungin_tui.run import StepStatus, rebuild_run
+
+
+def write_events(path: Path, count: int) -> None:
+    journal = Journal(path)
+    for index in range(count):
+        journal.append({"type": "note", "index": index, "text": f"line {index}"})
+    journal.close()
+
+
+def test_journal_is_owner_only_and_chained(tmp_path: Path) -> None:
+    path = tmp_path / "j" / "run.jsonl"
+    write_events(path, 5)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    records = read_journal(path)
+    assert [r["seq"] for r in records] == list(range(5))
+    assert all(records[i]["prev"] == records[i - 1]["hash"] for i in range(1, 5))
+    assert verify_journal(path).ok
+
+
+def test_reopening_continues_the_chain(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    write_events(path, 3)
+    write_events(path, 2)
+    result = verify_journal(path)
+    assert result.ok and result.lines == 5
+
+
+@pytest.mark.parametrize("line_number", [1, 4, 7])
+def test_one_changed_byte_is_found_and_named(tmp_path: Path, line_number: int) -> None:
+    path = tmp_path / "run.jsonl"
+    write_events(path, 8)
+    lines = path.read_bytes().split(b"\n")
+    target = bytearray(lines[line_number - 1])
+    position = target.index(b"line ") + 5
+    target[position] = ord("X")
+    lines[line_number - 1] = bytes(target)
+    path.write_bytes(b"\n".join(lines))
+    result = verify_journal(path)
+    assert not result.ok
+    assert result.first_bad_line == line_number
+
+
+def test_deleted_line_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    write_events(path, 6)
+    lines = path.read_bytes().split(b"\n")
+    del lines[2]
+    path.write_bytes(b"\n".join(lines))
+    result = verify_journal(path)
+    assert not result.ok and result.first_bad_line == 3
+
+
+def test_verify_log_cli(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    write_events(path, 4)
+    cmd = [sys.executable, "-m", "warungin_tui.cli", "verify-log", str(path)]
+    assert subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
+    data = bytearray(path.read_bytes())
+    data[data.index(b"line 2") + 5] = ord("9")
+    path.write_bytes(bytes(data))
+    broken = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert broken.returncode == 1
+    assert "line 3" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_torn_last_line_is_ignored_and_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "run.jsonl"
+    write_events(path, 3)
+    with open(path, "ab") as handle:
+        handle.write(b'{"seq": 3, "ev')
+    assert len(read_journal(path)) == 3
+    write_events(path, 1)
+    assert verify_journal(path).ok and verify_journal(path).lines == 4
+
+
+def run_child(tmp_path: Path, crash_after: int, torn: bool = False) -> tuple[Path, Path]:
+    journal_dir = tmp_path / f"j{crash_after}{'t' if torn else ''}"
+    snapshot = journal_dir.with_suffix(".snap.json")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    if torn:
+        env["TORN"] = "1"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.crash_child",
+            str(crash_after),
+            str(journal_dir),
+            str(snapshot),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode in (0, -9), proc.stderr
+    return journal_dir, snapshot
+
+
+def rebuilt_snapshot(journal_dir: Path) -> dict:
+    (path,) = journal_dir.glob("run-*.jsonl")
+    playbook = build_playbook(load_config(SAMPLE_CONFIG))
+    return json.loads(json.dumps(rebuild_run(playbook, read_journal(path)).snapshot(), default=str))
+
+
+def test_crash_at_many_points_rebuilds_the_same_run(tmp_path: Path) -> None:
+    """SIGKILL after write N, for N across the whole scripted run: the rebuild equals memory."""
+    journal_dir, snapshot = run_child(tmp_path, crash_after=10_000)  # no crash: count writes
+    (path,) = journal_dir.glob("run-*.jsonl")
+    total = len(read_journal(path))
+    assert total > 30
+    points = sorted({1, 2, 3, total - 1, total, *range(4, total, 3)})
+    for point in points:
+        journal_dir, snapshot = run_child(tmp_path, point)
+        expected = json.loads(snapshot.read_text())
+        assert rebuilt_snapshot(journal_dir) == expected, f"crash after write {point}"
+        assert expected["events"] == point
+
+
+def test_crash_in_the_middle_of_a_write_loses_only_that_event(tmp_path: Path) -> None:
+    journal_dir, _ = run_child(tmp_path, 12, torn=True)
+    (path,) = journal_dir.glob("run-*.jsonl")
+    assert len(read_journal(path)) == 12
+    config = load_config(SAMPLE_CONFIG)
+    engine = Engine.resume(config, path)
+    assert engine.run.events >= 12
+    assert verify_journal(path).ok
+
+
+def test_resume_marks_a_running_step_interrupted(tmp_path: Path) -> None:
+    """Kill right after a step_started line: the step comes back interrupted, output kept."""
+    journal_dir, _ = run_child(tmp_path, 10_000)
+    (path,) = journal_dir.glob("run-*.jsonl")
+    records = read_journal(path)
+    cut = next(i for i, r in enumerate(records) if r["event"]["type"] == "step_output") + 1
+    short = tmp_path / "short" / path.name
+    short.parent.mkdir()
+    short.write_bytes(b"".join(line + b"\n" for line in path.read_bytes().split(b"\n")[:cut]))
+    step_id = records[cut - 1]["event"]["step"]
+    engine = Engine.resume(load_config(SAMPLE_CONFIG), short)
+    result = engine.run.results[step_id]
+    assert result.status == StepStatus.INTERRUPTED
+    assert len(result.output) > 0
+    assert "unknown" in result.detail
+    assert verify_journal(short).ok

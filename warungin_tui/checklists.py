@@ -1,0 +1,160 @@
+"""Checklist items the seed asks a person to tick, but which the run already knows: derived here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from warungin_tui.run import GATE_OK, Run, StepStatus
+
+
+class ItemState(StrEnum):
+    YES = "yes"
+    NO = "no"
+    OPEN = "open"
+
+
+@dataclass(frozen=True)
+class DerivedItem:
+    label: str
+    seed_ref: str
+    steps: tuple[str, ...] = ()
+    """Step ids (or `phase:<id>` for a whole phase gate) that must hold for the item to be YES."""
+    special: str | None = None
+
+
+def _verification(label: str, steps: tuple[str, ...]) -> DerivedItem:
+    return DerivedItem(label, f"PRODUCTION VERIFICATION REPORT: {label}", steps)
+
+
+VERIFICATION_HEALTH = [
+    _verification("Backend health endpoint: 200 OK", ("phase3.health",)),
+    _verification("Database connectivity: Connected", ("phase3.database",)),
+    _verification("Frontend loads: < threshold seconds", ("phase3.frontend",)),
+    _verification("Authentication working: OK", ("phase3.auth",)),
+    _verification("Error logs: Minimal/none", ("phase3.error_logs",)),
+    _verification("All services started", ("phase2.services",)),
+]
+VERIFICATION_SECURITY = [
+    _verification("2FA enforcement: Working", ("smoke.super_admin_2fa",)),
+    _verification("Store authorization: 403 for unauthorized", ("smoke.store_authorization",)),
+    _verification("No sensitive data exposed: Verified", ("report.no_data_exposed",)),
+    _verification("Shift caching: 5s TTL", ("smoke.shift_caching",)),
+    _verification("Request dedup: Working", ("report.request_dedup",)),
+]
+COMPLETION = [
+    DerivedItem(
+        "All code deployed successfully",
+        "DEPLOYMENT COMPLETION: All code deployed",
+        ("phase2.pull", "phase2.build"),
+    ),
+    DerivedItem(
+        "All services running and healthy",
+        "DEPLOYMENT COMPLETION: All services running",
+        ("phase2.services",),
+    ),
+    DerivedItem(
+        "All post-deployment tests passed",
+        "DEPLOYMENT COMPLETION: post-deployment tests",
+        ("phase:phase3",),
+    ),
+    DerivedItem(
+        "Production smoke tests passed",
+        "DEPLOYMENT COMPLETION: smoke tests passed",
+        ("phase:smoke",),
+    ),
+    DerivedItem(
+        "No critical errors in logs",
+        "DEPLOYMENT COMPLETION: No critical errors",
+        ("phase3.error_logs",),
+    ),
+    DerivedItem(
+        "Performance baseline verified",
+        "DEPLOYMENT COMPLETION: Performance baseline",
+        ("phase3.health", "phase3.frontend"),
+    ),
+]
+SECURITY_HANDOFF = [
+    DerivedItem(
+        "2FA Verification", "SECURITY HANDOFF: 2FA Verification", ("smoke.super_admin_2fa",)
+    ),
+    DerivedItem(
+        "Store Authorization",
+        "SECURITY HANDOFF: Store Authorization",
+        ("smoke.store_authorization",),
+    ),
+    DerivedItem(
+        "No Data Exposure", "SECURITY HANDOFF: No Data Exposure", ("report.no_data_exposed",)
+    ),
+    DerivedItem(
+        "Incident Response Ready",
+        "SECURITY HANDOFF: Incident Response Ready",
+        ("completion.incident_response_ready",),
+    ),
+    DerivedItem(
+        "Security Team Briefed",
+        "SECURITY HANDOFF: Security Team Briefed",
+        ("completion.security_team_briefed",),
+    ),
+]
+GO_LIVE = [
+    DerivedItem("All code fixes deployed", "GO-LIVE: All code fixes deployed", ("phase:phase2",)),
+    DerivedItem(
+        "All services verified healthy",
+        "GO-LIVE: All services verified healthy",
+        ("phase2.services", "phase3.health"),
+    ),
+    DerivedItem(
+        "Security measures verified",
+        "GO-LIVE: Security measures verified",
+        tuple(s for item in VERIFICATION_SECURITY for s in item.steps),
+    ),
+    DerivedItem(
+        "Performance baseline measured",
+        "GO-LIVE: Performance baseline measured",
+        ("phase3.health", "phase3.concurrent_users"),
+    ),
+    DerivedItem(
+        "Post-deployment testing complete",
+        "GO-LIVE: Post-deployment testing complete",
+        ("phase:phase3", "phase:smoke", "phase:report"),
+    ),
+    DerivedItem(
+        "All approvals signed",
+        "GO-LIVE: All approvals signed",
+        ("completion.tech_lead", "completion.ops_lead", "completion.product_manager"),
+    ),
+    DerivedItem("No rollback needed", "GO-LIVE: No rollback needed", special="no_rollback"),
+    DerivedItem(
+        "24-hour monitoring passed", "GO-LIVE: 24-hour monitoring passed", ("phase:monitoring",)
+    ),
+]
+
+
+def item_state(run: Run, item: DerivedItem) -> ItemState:
+    if item.special == "no_rollback":
+        return ItemState.NO if run.rollbacks else ItemState.YES
+    states = []
+    for ref in item.steps:
+        if ref.startswith("phase:"):
+            phase_id = ref.removeprefix("phase:")
+            holds = run.gate_holds(phase_id)
+            failed = str(run.phase_status(phase_id)) == "failed"
+            states.append(ItemState.YES if holds else ItemState.NO if failed else ItemState.OPEN)
+            continue
+        status = run.status(ref)
+        if status in GATE_OK and status != StepStatus.SKIPPED:
+            states.append(ItemState.YES)
+        elif status in (StepStatus.FAILED, StepStatus.INTERRUPTED):
+            states.append(ItemState.NO)
+        else:
+            states.append(ItemState.OPEN)
+    if ItemState.NO in states:
+        return ItemState.NO
+    if ItemState.OPEN in states:
+        return ItemState.OPEN
+    return ItemState.YES
+
+
+def evaluate(run: Run, items: list[DerivedItem]) -> list[tuple[DerivedItem, ItemState]]:
+    return [(item, item_state(run, item)) for item in items]

@@ -1,0 +1,182 @@
+"""Command line: parse arguments, load and validate config, pick a subcommand.
+
+Exit codes: 0 success, 1 a check or run failed, 2 bad usage, bad config or unreachable host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from warungin_tui import __version__
+from warungin_tui.config import Config, ConfigError, load_config, resolve_config_path
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+CHECK_PHASES = {"pre": "pre", "verify": "phase3"}
+
+
+def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> NoReturn:
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.echo(f"warungin-tui: {line}", err=True)
+    sys.exit(code)
+
+
+def load_or_exit(config_path: str | None) -> tuple[Config, Path]:
+    try:
+        path = resolve_config_path(config_path)
+        return load_config(path), path
+    except ConfigError as exc:
+        fail(exc.lines)
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    help="Config file (default: $WARUNGIN_TUI_CONFIG, ./warungin.toml, the user config folder).",
+)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="warungin-tui")
+@config_option
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Run the Warungin POS production deployment playbook from a terminal.
+
+    Without a subcommand, opens the wizard on the configured target.
+    """
+    if ctx.invoked_subcommand is None:
+        config, path = load_or_exit(config_path)
+        from warungin_tui.app import run_wizard
+
+        sys.exit(run_wizard(config, path))
+
+
+@main.command()
+@click.argument("config_file", type=click.Path(dir_okay=False, path_type=Path))
+def validate(config_file: Path) -> None:
+    """Check a config file and report every problem in TOML words."""
+    try:
+        config = load_config(config_file)
+    except ConfigError as exc:
+        fail(exc.lines)
+    click.echo(f"{config_file}: ok ({config.target.label}, release {config.release.version})")
+
+
+@main.command()
+@click.option(
+    "--phase",
+    type=click.Choice(sorted(CHECK_PHASES)),
+    default="pre",
+    show_default=True,
+    help="pre: infrastructure checks; verify: Phase 3 probes.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+@config_option
+def check(phase: str, as_json: bool, config_path: str | None) -> None:
+    """Run the automated probes of one phase without a UI (exit 0 all pass, 1 any fails)."""
+    config, _ = load_or_exit(config_path)
+    from warungin_tui.headless import run_check
+
+    rows, error = asyncio.run(run_check(config, CHECK_PHASES[phase]))
+    if error:
+        fail(error)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(_table(rows))
+    sys.exit(0 if all(r["status"] in ("passed", "warning") for r in rows) else EXIT_FAILED)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    width = max((len(r["id"]) for r in rows), default=10)
+    lines = [f"{'STATUS':<8} {'STEP':<{width}} {'TIME':>7}  DETAIL"]
+    for row in rows:
+        lines.append(
+            f"{row['status'].upper():<8} {row['id']:<{width}} {row['duration_s']:>6.2f}s  "
+            f"{row['detail']}"
+        )
+    passed = sum(r["status"] in ("passed", "warning") for r in rows)
+    lines.append(f"{passed}/{len(rows)} passed")
+    return "\n".join(lines)
+
+
+@main.command("verify-log")
+@click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
+def verify_log(journal: Path) -> None:
+    """Check a run journal's sha256 chain; name the first broken line."""
+    from warungin_tui.journal import verify_journal
+
+    result = verify_journal(journal)
+    if result.ok:
+        click.echo(f"{journal}: ok, {result.lines} lines, chain intact")
+        return
+    where = f"line {result.first_bad_line}: " if result.first_bad_line else ""
+    fail(f"{journal}: {where}{result.reason}", EXIT_FAILED)
+
+
+@main.command()
+@click.argument("run", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the exported files (default: the config's [archive] dir).",
+)
+@config_option
+def export(run: Path, out_dir: Path | None, config_path: str | None) -> None:
+    """Write the Markdown and JSON deployment log of a run journal, without the UI."""
+    from warungin_tui.export import export_journal
+
+    try:
+        paths = export_journal(run, out_dir)
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback
+        fail(f"{run}: {getattr(exc, 'title', 'export failed')}: {exc}")
+    for path in paths:
+        click.echo(str(path))
+
+
+@main.command()
+@click.option("--scenario", default="healthy", show_default=True, help="Rehearsal scenario.")
+@click.option("--serve", is_flag=True, help="Only start the target; print its config path.")
+@click.option(
+    "--openssh", is_flag=True, help="Serve over a real OpenSSH sshd (needs openssh-server)."
+)
+def demo(scenario: str, serve: bool, openssh: bool) -> None:
+    """Start the built-in rehearsal target on loopback and open the wizard on it."""
+    from warungin_tui.sandbox.scenarios import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    from warungin_tui.demo import run_demo
+
+    sys.exit(run_demo(scenario, serve=serve, transport="openssh" if openssh else "asyncssh"))
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the checks once and exit.")
+@click.option(
+    "--interval",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="Seconds between rounds (the seed's 15 minutes).",
+)
+@config_option
+def monitor(once: bool, interval: float, config_path: str | None) -> None:
+    """Post-deployment monitoring: error logs, service health, resources, API time."""
+    config, _ = load_or_exit(config_path)
+    from warungin_tui.headless import run_monitor
+
+    sys.exit(asyncio.run(run_monitor(config, once=once, interval=interval)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""A Run's state, rebuilt by folding journal events: the journal is the truth, this is its view."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from warungin_tui.playbook import Playbook, StepKind
+
+OUTPUT_KEPT_IN_MEMORY = 400
+"""Lines of a step's latest attempt kept for the UI; the journal keeps more."""
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    OVERRIDDEN = "overridden"
+    INTERRUPTED = "interrupted"
+
+
+GATE_OK = {StepStatus.PASSED, StepStatus.WARNING, StepStatus.SKIPPED, StepStatus.OVERRIDDEN}
+BAD = {StepStatus.FAILED, StepStatus.INTERRUPTED}
+
+
+class PhaseStatus(StrEnum):
+    NOT_STARTED = "not started"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    OVERRIDDEN = "overridden"
+
+
+@dataclass
+class StepResult:
+    step_id: str
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    exit_code: int | None = None
+    detail: str = ""
+    value: Any = None
+    command: str | None = None
+    by: str | None = None
+    note: str | None = None
+    override_reason: str | None = None
+    failed_detail: str | None = None
+    output: deque[tuple[str, str]] = field(
+        default_factory=lambda: deque(maxlen=OUTPUT_KEPT_IN_MEMORY)
+    )
+    output_lines: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "output"}
+        data["status"] = str(self.status)
+        data["output"] = list(self.output)
+        return data
+
+
+@dataclass
+class Run:
+    playbook: Playbook
+    run_id: str = ""
+    target: str = ""
+    release: str = ""
+    operator: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, StepResult] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    gate_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    rollbacks: list[dict[str, Any]] = field(default_factory=list)
+    decision: dict[str, Any] | None = None
+    trusted_host_keys: list[str] = field(default_factory=list)
+    exports: list[str] = field(default_factory=list)
+    events: int = 0
+
+    def __post_init__(self) -> None:
+        for step in self.playbook.all_steps():
+            self.results.setdefault(step.id, StepResult(step.id))
+
+    # -- folding -------------------------------------------------------------------------------
+    def apply(self, record: dict[str, Any]) -> None:
+        """Fold one journal record into the state; the only way state ever changes."""
+        event = record["event"]
+        at = record.get("at")
+        kind = event["type"]
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(event, at)
+        self.events += 1
+
+    def _on_run_started(self, event: dict[str, Any], at: str | None) -> None:
+        self.run_id = event["run_id"]
+        self.target = event["target"]
+        self.release = event["release"]
+        self.operator = event["operator"]
+        self.config = event.get("config", {})
+        self.started_at = at
+
+    def _on_operator_changed(self, event: dict[str, Any], at: str | None) -> None:
+        self.operator = event["operator"]
+
+    def _on_step_started(self, event: dict[str, Any], at: str | None) -> None:
+        result = self.results[event["step"]]
+        result.status = StepStatus.RUNNING
+        result.attempts += 1
+        result.started_at = at
+        result.finished_at = None
+        result.duration_s = None
+        result.exit_code = None
+        result.detail = ""
+        result.command = event.get("command")
+        result.output.clear()
+        result.output_lines = 0
+
+    def _on_step_output(self, event: dict[str, Any], at: str | None) -> None:
+        result = self.results[event["step"]]
+        stream = event.get("stream", "stdout")
+        for line in event["lines"]:
+            result.output.append((stream, line))
+        result.output_lines += len(event["lines"]) + int(event.get("dropped", 0))
+
+    def _on_step_finished(self, event: dict[str, Any], at: str | None) -> None:
+        result = self.results[event["step"]]
+        result.status = StepStatus(event["status"])
+        result.finished_at = at
+        result.duration_s = event.get("duration_s")
+        result.exit_code = event.get("exit_code")
+        result.detail = event.get("detail", "")
+        result.value = event.get("value")
+        result.by = event.get("by")
+        result.note = event.get("note")
+        result.override_reason = None
+        if "command" in event:
+            result.command = event["command"]
+        if result.status in BAD:
+            result.failed_detail = result.detail
+        self.values.update(event.get("captures") or {})
+
+    def _on_step_overridden(self, event: dict[str, Any], at: str | None) -> None:
+        result = self.results[event["step"]]
+        result.status = StepStatus.OVERRIDDEN
+        result.override_reason = event["reason"]
+        result.by = event.get("by")
+
+    def _on_gate_overridden(self, event: dict[str, Any], at: str | None) -> None:
+        self.gate_overrides[event["phase"]] = {
+            "reason": event["reason"],
+            "by": event.get("by", ""),
+            "at": at or "",
+        }
+
+    def _on_host_key_trusted(self, event: dict[str, Any], at: str | None) -> None:
+        self.trusted_host_keys.append(event["fingerprint"])
+
+    def _on_rollback_started(self, event: dict[str, Any], at: str | None) -> None:
+        self.rollbacks.append(
+            {"started_at": at, "reason": event.get("reason", ""), "by": event.get("by")}
+        )
+
+    def _on_rollback_finished(self, event: dict[str, Any], at: str | None) -> None:
+        if self.rollbacks:
+            self.rollbacks[-1].update(
+                finished_at=at, ok=event["ok"], detail=event.get("detail", "")
+            )
+
+    def _on_decision(self, event: dict[str, Any], at: str | None) -> None:
+        self.decision = {**{k: v for k, v in event.items() if k != "type"}, "at": at}
+
+    def _on_export_written(self, event: dict[str, Any], at: str | None) -> None:
+        self.exports.extend(event["paths"])
+
+    def _on_run_finished(self, event: dict[str, Any], at: str | None) -> None:
+        self.finished_at = at
+
+    # -- derived views -------------------------------------------------------------------------
+    def status(self, step_id: str) -> StepStatus:
+        return self.results[step_id].status
+
+    def phase_status(self, phase_id: str) -> PhaseStatus:
+        phase = self.playbook.phase(phase_id)
+        statuses = [self.results[s.id].status for s in phase.steps]
+        if all(s == StepStatus.PENDING for s in statuses) and phase_id not in self.gate_overrides:
+            return PhaseStatus.NOT_STARTED
+        if phase_id in self.gate_overrides:
+            return PhaseStatus.OVERRIDDEN
+        if any(s in BAD for s in statuses):
+            return PhaseStatus.FAILED
+        if all(s in GATE_OK for s in statuses):
+            if any(s == StepStatus.OVERRIDDEN for s in statuses):
+                return PhaseStatus.OVERRIDDEN
+            return PhaseStatus.PASSED
+        return PhaseStatus.RUNNING
+
+    def gate_holds(self, phase_id: str) -> bool:
+        return self.phase_status(phase_id) in (PhaseStatus.PASSED, PhaseStatus.OVERRIDDEN)
+
+    def blocking_phase(self, phase_id: str) -> str | None:
+        """The first earlier linear phase whose gate does not hold, if any."""
+        if self.playbook.phase(phase_id).procedure:
+            return None
+        for phase in self.playbook.linear_phases:
+            if phase.id == phase_id:
+                return None
+            if not self.gate_holds(phase.id):
+                return phase.id
+        return None
+
+    def current_phase(self) -> str:
+        for phase in self.playbook.linear_phases:
+            if not self.gate_holds(phase.id):
+                return phase.id
+        return self.playbook.linear_phases[-1].id
+
+    def next_step(self, phase_id: str) -> str | None:
+        for step in self.playbook.phase(phase_id).steps:
+            if self.results[step.id].status not in GATE_OK:
+                return step.id
+        return None
+
+    def running_steps(self) -> list[str]:
+        return [sid for sid, r in self.results.items() if r.status == StepStatus.RUNNING]
+
+    def failed_gates(self) -> list[str]:
+        """Linear phases that failed and were not overridden."""
+        return [
+            p.id
+            for p in self.playbook.linear_phases
+            if self.phase_status(p.id) == PhaseStatus.FAILED
+        ]
+
+    @property
+    def rollback_available(self) -> bool:
+        return bool(self.values.get("backup_file"))
+
+    def manual_kinds(self) -> set[StepKind]:
+        return {StepKind.MANUAL, StepKind.SIGNOFF, StepKind.INPUT, StepKind.DECISION}
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything that defines the run, for equality checks (resume must rebuild this)."""
+        return {
+            "run_id": self.run_id,
+            "target": self.target,
+            "release": self.release,
+            "operator": self.operator,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "results": {k: v.snapshot() for k, v in sorted(self.results.items())},
+            "values": dict(sorted(self.values.items())),
+            "gate_overrides": self.gate_overrides,
+            "rollbacks": self.rollbacks,
+            "decision": self.decision,
+            "trusted_host_keys": self.trusted_host_keys,
+            "exports": self.exports,
+            "events": self.events,
+        }
+
+
+def rebuild_run(playbook: Playbook, records: list[dict[str, Any]]) -> Run:
+    run = Run(playbook)
+    for record in records:
+        run.apply(record)
+    return run

@@ -1,0 +1,47 @@
+"""What every step executor receives and returns."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from warungin_tui.config import Config
+from warungin_tui.run import StepStatus
+
+if TYPE_CHECKING:
+    from warungin_tui.remote import Remote
+    from warungin_tui.steps.http import HttpProber
+
+OutputSink = Callable[[str, list[str]], Awaitable[None]]
+ProgressSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Outcome:
+    status: StepStatus
+    detail: str = ""
+    exit_code: int | None = None
+    value: Any = None
+    captures: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+
+
+@dataclass
+class StepContext:
+    config: Config
+    values: Mapping[str, Any]
+    output: OutputSink
+    progress: ProgressSink
+    remote: Remote | None = None
+    http: HttpProber | None = None
+
+    def seconds(self, template: str) -> float:
+        from warungin_tui.templating import render_plain
+
+        return float(render_plain(template, self.values))
+
+    def require_remote(self) -> Remote:
+        if self.remote is None:
+            raise RuntimeError("this step needs an SSH connection")
+        return self.remote

@@ -1,0 +1,203 @@
+"""Turn command output into a value and a verdict; each parser is named from the playbook."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Parsed:
+    ok: bool
+    key: str
+    """A short comparable value (wait steps poll until it equals `until_value`)."""
+    detail: str
+    data: Any = None
+    captures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ParseInput:
+    stdout: str
+    services: list[str]
+    thresholds: dict[str, float]
+    capture_names: list[str]
+
+
+Parser = Callable[[ParseInput], Parsed]
+
+
+def _single_capture(names: list[str], value: Any) -> dict[str, Any]:
+    return {names[0]: value} if names else {}
+
+
+def parse_psql_count(inp: ParseInput) -> Parsed:
+    """psql's table: header, a line of dashes, then the value."""
+    lines = [line.strip() for line in inp.stdout.splitlines()]
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"-+(\+-+)*", line) and index + 1 < len(lines):
+            candidate = lines[index + 1]
+            if re.fullmatch(r"\d+", candidate):
+                count = int(candidate)
+                noun = "session" if count == 1 else "sessions"
+                return Parsed(
+                    True,
+                    str(count),
+                    f"{count} active {noun}",
+                    count,
+                    _single_capture(inp.capture_names, count),
+                )
+    return Parsed(False, "", "no count in the psql answer (expected a table with one number)")
+
+
+HEALTHY = {"healthy", ""}
+
+
+def parse_compose_services(inp: ParseInput) -> Parsed:
+    """`docker compose ps --format json`: one object a line (Compose >= 2.21) or one array."""
+    entries: list[dict[str, Any]] = []
+    text = inp.stdout.strip()
+    try:
+        if text.startswith("["):
+            entries = [e for e in json.loads(text) if isinstance(e, dict)]
+        else:
+            for line in text.splitlines():
+                if line.strip():
+                    item = json.loads(line)
+                    if isinstance(item, dict):
+                        entries.append(item)
+    except ValueError:
+        return Parsed(False, "garbage", "docker compose ps did not answer JSON")
+    by_service = {str(e.get("Service", "")): e for e in entries}
+    rows, problems, starting = [], [], []
+    for name in inp.services:
+        entry = by_service.get(name)
+        if entry is None:
+            rows.append(
+                {"service": name, "name": "", "state": "missing", "health": "", "status": ""}
+            )
+            problems.append(f"{name} missing")
+            continue
+        state = str(entry.get("State", "")).lower()
+        health = str(entry.get("Health", "")).lower()
+        rows.append(
+            {
+                "service": name,
+                "name": str(entry.get("Name", "")),
+                "state": state,
+                "health": health,
+                "status": str(entry.get("Status", "")),
+            }
+        )
+        if state != "running":
+            problems.append(f"{name} {state or 'not running'}")
+        elif health == "starting":
+            starting.append(name)
+        elif health not in HEALTHY:
+            problems.append(f"{name} {health}")
+    running = sum(1 for r in rows if r["state"] == "running")
+    ready = not problems and not starting
+    summary = f"{running}/{len(inp.services)} running"
+    if ready:
+        detail = f"{summary}, all healthy"
+    else:
+        detail = "; ".join([summary, *problems, *(f"{n} starting" for n in starting)])
+    data = {"services": rows, "running": running, "expected": len(inp.services)}
+    captures = _single_capture(inp.capture_names, f"{running}/{len(inp.services)}")
+    return Parsed(ready, "ready" if ready else "not ready", detail, data, captures)
+
+
+def parse_backup_age(inp: ParseInput) -> Parsed:
+    newest: tuple[float, str] | None = None
+    now: float | None = None
+    for line in inp.stdout.splitlines():
+        parts = line.split(" ", 2)
+        if parts[0] == "now" and len(parts) == 2:
+            now = float(parts[1])
+        elif len(parts) == 3:
+            try:
+                newest = (float(parts[0]), parts[2])
+            except ValueError:
+                continue
+    if now is None:
+        return Parsed(False, "", "the server did not report its clock")
+    if newest is None:
+        return Parsed(False, "none", "no database backup found")
+    limit = inp.thresholds["backup_max_age_hours"]
+    age_h = max(0.0, (now - newest[0]) / 3600)
+    name = newest[1].rsplit("/", 1)[-1]
+    ok = age_h <= limit
+    verdict = "" if ok else f", older than the {limit:g} h limit"
+    return Parsed(
+        ok,
+        f"{age_h:.1f}",
+        f"newest dump {name} is {age_h:.1f} h old{verdict}",
+        {"file": newest[1], "age_hours": round(age_h, 2)},
+        _single_capture(inp.capture_names, newest[1]),
+    )
+
+
+def parse_git_commit(inp: ParseInput) -> Parsed:
+    lines = [line.strip() for line in inp.stdout.splitlines() if line.strip()]
+    if lines and re.fullmatch(r"[0-9a-f]{40}", lines[-1]):
+        commit = lines[-1]
+        return Parsed(
+            True,
+            commit,
+            f"commit {commit[:12]}",
+            commit,
+            _single_capture(inp.capture_names, commit),
+        )
+    return Parsed(False, "", "no commit id in the output")
+
+
+def parse_key_values(inp: ParseInput) -> Parsed:
+    found: dict[str, str] = {}
+    for line in inp.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in inp.capture_names:
+            found[key] = value.strip()
+    missing = [name for name in inp.capture_names if name not in found]
+    if missing:
+        return Parsed(False, "", f"missing in the output: {', '.join(missing)}", found)
+    detail = ", ".join(f"{k}={v}" for k, v in found.items())
+    return Parsed(True, "ok", detail, found, dict(found))
+
+
+ERROR_PATTERN = re.compile(r"error", re.I)
+
+
+def _error_lines(inp: ParseInput) -> tuple[list[str], dict[str, Any]]:
+    lines = [line for line in inp.stdout.splitlines() if ERROR_PATTERN.search(line)]
+    return lines, {"count": len(lines), "lines": lines[:50]}
+
+
+def parse_error_lines(inp: ParseInput) -> Parsed:
+    lines, data = _error_lines(inp)
+    captures = _single_capture(inp.capture_names, len(lines))
+    if not lines:
+        return Parsed(True, "0", "no error lines", data, captures)
+    first = lines[0].strip()
+    return Parsed(
+        False, str(len(lines)), f"{len(lines)} error line(s); first: {first}", data, captures
+    )
+
+
+def parse_error_lines_report(inp: ParseInput) -> Parsed:
+    """For the incident report: collecting the lines is the job, finding some is not a failure."""
+    lines, data = _error_lines(inp)
+    return Parsed(True, str(len(lines)), f"{len(lines)} error line(s) collected", data)
+
+
+PARSERS: dict[str, Parser] = {
+    "psql_count": parse_psql_count,
+    "compose_services": parse_compose_services,
+    "backup_age": parse_backup_age,
+    "git_commit": parse_git_commit,
+    "key_values": parse_key_values,
+    "error_lines": parse_error_lines,
+    "error_lines_report": parse_error_lines_report,
+}

@@ -1,0 +1,104 @@
+"""SSH command steps and wait-until steps: run a rendered command, judge exit code and output."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from warungin_tui.playbook import StepSpec
+from warungin_tui.run import StepStatus
+from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.steps.parsers import PARSERS, Parsed, ParseInput
+from warungin_tui.templating import render_command, render_plain
+
+
+def parse_input(ctx: StepContext, spec: StepSpec, stdout: str) -> ParseInput:
+    services = render_plain(spec.services, ctx.values).split() if spec.services else []
+    thresholds = {k: float(v) for k, v in ctx.config.thresholds.model_dump().items()}
+    return ParseInput(stdout, services, thresholds, list(spec.captures))
+
+
+def judge_output(ctx: StepContext, spec: StepSpec, stdout: str) -> Parsed | None:
+    """Apply the regex/equality expectations, then the named parser; None when all is fine."""
+    expect = spec.expect
+    if expect.stdout_regex and not re.search(render_plain(expect.stdout_regex, ctx.values), stdout):
+        return Parsed(False, "", f"output does not match /{expect.stdout_regex}/")
+    if expect.stdout_equals is not None:
+        wanted = render_plain(expect.stdout_equals, ctx.values)
+        got = stdout.strip()
+        if got != wanted:
+            return Parsed(False, got, f"expected {wanted!r}, got {got!r}")
+        return Parsed(True, got, got)
+    if expect.parser:
+        return PARSERS[expect.parser](parse_input(ctx, spec, stdout))
+    return None
+
+
+async def run_command_once(
+    ctx: StepContext, spec: StepSpec, command: str, timeout: float, quiet: bool = False
+) -> tuple[Outcome, Parsed | None]:
+    remote = ctx.require_remote()
+    result = await remote.run(command, timeout=timeout, on_output=None if quiet else ctx.output)
+    outcome = Outcome(StepStatus.PASSED, exit_code=result.exit_status, command=command)
+    if result.timed_out:
+        outcome.status = StepStatus.FAILED
+        outcome.detail = f"timed out after {timeout:g} s; the command was ended on the server"
+        return outcome, None
+    wanted = spec.expect.exit_code
+    if wanted is not None and result.exit_status != wanted:
+        last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
+        outcome.status = StepStatus.FAILED
+        outcome.detail = f"exit code {result.exit_status} (expected {wanted}) {last[0]}".strip()
+        return outcome, None
+    parsed = judge_output(ctx, spec, result.stdout)
+    if parsed is not None:
+        outcome.value = parsed.data if parsed.data is not None else parsed.key
+        outcome.detail = parsed.detail
+        outcome.captures = parsed.captures
+        if not parsed.ok:
+            outcome.status = StepStatus.FAILED
+    else:
+        tail = result.stdout.strip().splitlines()[-1:] or [f"exit code {result.exit_status}"]
+        outcome.detail = tail[0][:200]
+    return outcome, parsed
+
+
+async def run_ssh_step(ctx: StepContext, spec: StepSpec) -> Outcome:
+    assert spec.command is not None
+    command = render_command(spec.command, ctx.values)
+    outcome, _ = await run_command_once(ctx, spec, command, ctx.seconds(spec.timeout))
+    return outcome
+
+
+async def run_wait_step(ctx: StepContext, spec: StepSpec) -> Outcome:
+    """Poll until the parsed value equals `until_value`, showing each poll, within the timeout."""
+    assert spec.command is not None
+    command = render_command(spec.command, ctx.values)
+    wanted = render_plain(spec.expect.until_value or "", ctx.values)
+    interval = ctx.seconds(spec.interval)
+    deadline = time.monotonic() + ctx.seconds(spec.timeout)
+    per_poll = min(ctx.config.thresholds.command_timeout_seconds, ctx.seconds(spec.timeout))
+    polls = 0
+    while True:
+        polls += 1
+        outcome, parsed = await run_command_once(ctx, spec, command, per_poll, quiet=True)
+        key = parsed.key if parsed else ""
+        shown = parsed.detail if parsed else outcome.detail
+        remaining = deadline - time.monotonic()
+        done = parsed is not None and key == wanted
+        next_in = None if done or remaining <= 0 else min(interval, remaining)
+        suffix = "" if next_in is None else f"; next poll in {next_in:.1f} s"
+        await ctx.output("stdout", [f"poll {polls}: {shown}{suffix}"])
+        ctx.progress({"poll": polls, "value": key, "detail": shown, "next_poll_s": next_in})
+        if done:
+            outcome.status = StepStatus.PASSED
+            outcome.detail = f"{shown} (after {polls} poll{'s' if polls > 1 else ''})"
+            return outcome
+        if parsed is None and outcome.exit_code is None:
+            return outcome  # timed out: waiting more would not help
+        if next_in is None:
+            outcome.status = StepStatus.FAILED
+            outcome.detail = f"still {shown} after {ctx.seconds(spec.timeout):g} s ({polls} polls)"
+            return outcome
+        await asyncio.sleep(next_in)

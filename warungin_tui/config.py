@@ -326,3 +326,21 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
             f"or {candidate} (start from sample_config.toml; or try `warungin-tui demo`)"
         ]
     )
+
+
+def journal_dir(config: Config) -> Path:
+    """Run journals: [archive] journal_dir, else the user state folder."""
+    if config.archive.journal_dir:
+        return Path(config.archive.journal_dir).expanduser()
+    from platformdirs import user_state_path
+
+    return user_state_path("warungin-tui") / "runs"
+
+
+def archive_dir(config: Config) -> Path:
+    """Exported deployment logs: [archive] dir, else the user data folder."""
+    if config.archive.dir:
+        return Path(config.archive.dir).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("warungin-tui") / "deployments"

@@ -1,0 +1,103 @@
+"""Config values with spaces, quotes, `;`, `$()` and newlines reach the remote command literally."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from warungin_tui.config import TargetConfig
+from warungin_tui.remote import Remote
+from warungin_tui.templating import render_command, shell_quote
+
+NASTY = [
+    "plain",
+    "with space",
+    "it's quoted",
+    'double "quoted"',
+    "semi; touch PWNED",
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "line\nbreak; touch PWNED",
+    "back\\slash",
+    "-n",
+    "*",
+    "$HOME and ${PATH}",
+    "|| touch PWNED &&",
+    "",
+    "tab\there",
+    "ünïcødé ✅",
+]
+
+ECHO_ARGS = "printf '<%s>\\n' {value} {values}"
+
+
+def expected_output(value: str, values: list[str]) -> str:
+    return "".join(f"<{v}>\n" for v in [value, *values])
+
+
+@given(value=st.text(st.characters(exclude_characters="\x00"), max_size=40),
+       values=st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=10),
+                       max_size=3))
+@settings(max_examples=300, deadline=None)
+def test_local_shell_receives_literal_arguments(value: str, values: list[str]) -> None:
+    """Fast, many examples: a local POSIX shell sees each value as exactly one argument."""
+    command = render_command(ECHO_ARGS, {"value": value, "values": values})
+    out = subprocess.run(["sh", "-c", command], capture_output=True, timeout=10).stdout
+    assert out.decode("utf-8", "surrogateescape") == expected_output(value, values)
+
+
+def test_lists_become_several_words() -> None:
+    assert shell_quote(["a b", "c"]) == "'a b' c"
+
+
+@pytest.mark.sshd
+async def test_remote_shell_over_real_sshd_receives_literal_arguments(
+    target_config: TargetConfig, tmp_path: Path
+) -> None:
+    remote = Remote(target_config)
+    try:
+        for value in NASTY:
+            command = render_command(
+                "cd {dir} && " + ECHO_ARGS, {"dir": str(tmp_path), "value": value,
+                                             "values": [value, "x"]}
+            )
+            result = await remote.run(command, timeout=20)
+            assert result.exit_status == 0, result.stderr
+            assert result.stdout == expected_output(value, [value, "x"]), value
+        assert not (tmp_path / "PWNED").exists()
+    finally:
+        await remote.close()
+
+
+@pytest.mark.sshd
+async def test_project_dir_with_nasty_name_works_end_to_end(
+    target_config: TargetConfig, tmp_path: Path
+) -> None:
+    """A real playbook step with a hostile project_dir from the config."""
+    from tests.helpers import SAMPLE_CONFIG
+    from warungin_tui.config import load_config
+    from warungin_tui.engine import Engine
+    from warungin_tui.playbook import build_playbook
+    from warungin_tui.run import Run, StepStatus
+
+    nasty = tmp_path / "proj $(touch PWNED); it's \"x\"\nnext"
+    nasty.mkdir()
+    (nasty / "docker-compose.yml").write_text("services: {}\n")
+    base = load_config(SAMPLE_CONFIG)
+    target = target_config.model_copy(update={"project_dir": str(nasty)})
+    config = base.model_copy(update={"target": target})
+    remote = Remote(target)
+    engine = Engine(config, Run(build_playbook(config)), None, remote, enforce_gates=False)
+    try:
+        outcome = await engine.run_step("pre.ssh_working")
+        assert outcome.status == StepStatus.PASSED, outcome.detail
+        assert str(nasty) in "\n".join(line for _, line in engine.run.results[
+            "pre.ssh_working"].output)
+        assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
+    finally:
+        await engine.aclose()
+        await remote.close()

@@ -17,6 +17,8 @@ class Parsed:
     detail: str
     data: Any = None
     captures: dict[str, Any] = field(default_factory=dict)
+    settled: bool = False
+    """True when waiting longer cannot change a bad answer (a service unhealthy or exited)."""
 
 
 @dataclass
@@ -107,7 +109,10 @@ def parse_compose_services(inp: ParseInput) -> Parsed:
         detail = "; ".join([summary, *problems, *(f"{n} starting" for n in starting)])
     data = {"services": rows, "running": running, "expected": len(inp.services)}
     captures = _single_capture(inp.capture_names, f"{running}/{len(inp.services)}")
-    return Parsed(ready, "ready" if ready else "not ready", detail, data, captures)
+    # "starting" may still become healthy; unhealthy, exited or missing will not by waiting.
+    return Parsed(
+        ready, "ready" if ready else "not ready", detail, data, captures, settled=bool(problems)
+    )
 
 
 def parse_backup_age(inp: ParseInput) -> Parsed:
@@ -115,13 +120,13 @@ def parse_backup_age(inp: ParseInput) -> Parsed:
     now: float | None = None
     for line in inp.stdout.splitlines():
         parts = line.split(" ", 2)
-        if parts[0] == "now" and len(parts) == 2:
-            now = float(parts[1])
-        elif len(parts) == 3:
-            try:
+        try:
+            if parts[0] == "now" and len(parts) == 2:
+                now = float(parts[1])
+            elif len(parts) == 3:
                 newest = (float(parts[0]), parts[2])
-            except ValueError:
-                continue
+        except ValueError:
+            continue  # a line that is not ours (a warning, a banner): ignore it
     if now is None:
         return Parsed(False, "", "the server did not report its clock")
     if newest is None:

@@ -97,6 +97,10 @@ async def run_wait_step(ctx: StepContext, spec: StepSpec) -> Outcome:
             return outcome
         if parsed is None and outcome.exit_code is None:
             return outcome  # timed out: waiting more would not help
+        if parsed is not None and parsed.settled:
+            outcome.status = StepStatus.FAILED
+            outcome.detail = f"{shown} (poll {polls}; waiting cannot fix this)"
+            return outcome
         if next_in is None:
             outcome.status = StepStatus.FAILED
             outcome.detail = f"still {shown} after {ctx.seconds(spec.timeout):g} s ({polls} polls)"

@@ -1,0 +1,479 @@
+"""The SSH layer: one asyncssh connection per target, commands with host-side timeouts.
+
+Built on SSH-NOTES.md: root sessions ignore SSH signals, so the host enforces timeouts; keepalive
+turns a dead network into an error; sshd allows 10 channels per connection; output is read in
+chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import os
+import shlex
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+from warungin_tui.config import TargetConfig
+
+OutputCallback = Callable[[str, list[str]], Awaitable[None] | None]
+"""Receives (stream, lines): stream is "stdout" or "stderr", lines without their newline."""
+
+KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much later
+CLIENT_GRACE_S = 10  # the client gives up this long after the host-side deadline
+FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while it flows
+MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
+MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
+CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
+
+# Every command runs inside this POSIX sh script. timeout(1) puts the command in its own process
+# group and TERMs/KILLs that group on the host. Closing a channel does not stop a command that
+# never writes (measured: `sleep` lives on), so a watcher reads the channel's stdin, which the
+# client never writes, and TERMs the command at EOF: that comes when the client closes the
+# channel (client timeout, cancellation) or when the connection's sshd goes away. `wait`'s
+# stderr is dropped so dash's "Killed" job notice does not pollute the command's stderr.
+_WRAPPER = (
+    "exec 3<&0; {inner} </dev/null 3<&- & c=$!; "
+    "(while read -r _; do :; done; kill -TERM $c) <&3 >/dev/null 2>&1 & w=$!; "
+    "exec 3<&-; wait $c 2>/dev/null; s=$?; kill $w 2>/dev/null; exit $s"
+)
+
+
+@dataclass
+class CommandResult:
+    """Outcome of one remote command; exit_status is None when no status arrived."""
+
+    command: str
+    exit_status: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_s: float
+
+
+class RemoteError(Exception):
+    """Anything that went wrong talking to the host; `title` is a short heading for the UI."""
+
+    title = "SSH error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class HostUnreachable(RemoteError):
+    title = "Host unreachable"
+
+
+class AuthenticationFailed(RemoteError):
+    title = "Authentication failed"
+
+
+class _HostKeyError(RemoteError):
+    """A refused host key: what the host offered, and the known_hosts file consulted."""
+
+    def __init__(
+        self, message: str, host: str, port: int, key: asyncssh.SSHKey, path: Path
+    ) -> None:
+        super().__init__(message)
+        self.host, self.port, self.known_hosts = host, port, path
+        self.fingerprint: str = key.get_fingerprint("sha256")
+        self.key_type: str = key.get_algorithm()
+        self.public_key: str = key.export_public_key().decode().strip()
+
+
+class HostKeyUnknown(_HostKeyError):
+    """No known_hosts entry for the host: ask the operator, then `Remote.trust_host_key`."""
+
+    title = "Unknown host key"
+
+
+class HostKeyChanged(_HostKeyError):
+    """known_hosts holds a different key for this host: refuse, it may be an impostor."""
+
+    title = "Host key changed"
+
+
+class ConnectionLost(RemoteError):
+    """The connection dropped during a command; its outcome on the host is unknown."""
+
+    title = "Connection lost"
+
+    def __init__(self, message: str, partial: CommandResult) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+def _host_pattern(host: str, port: int) -> str:
+    """How known_hosts names a host: plain on port 22, "[host]:port" otherwise."""
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+class _Client(asyncssh.SSHClient):
+    """Records why a host key was refused and whether the connection has gone."""
+
+    def __init__(self, known_hosts: asyncssh.SSHKnownHosts) -> None:
+        self.known_hosts = known_hosts
+        self.refused_key: asyncssh.SSHKey | None = None
+        self.host_was_known = False
+        self.lost = False
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        # Called only for a key known_hosts does not trust: any entry for the host means the key
+        # changed, none means it is new. asyncssh alone reports both the same way (SSH-NOTES 9).
+        trusted, trusted_ca, *_ = self.known_hosts.match(host, addr, None if port == 22 else port)
+        self.refused_key, self.host_was_known = key, bool(trusted or trusted_ca)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+
+
+class _StreamBroken(Exception):
+    """Reading failed because the channel or connection went away (not a callback error)."""
+
+
+class _Output:
+    """Splits chunks into lines and hands them to the callback in bounded, timely batches."""
+
+    STREAMS = ("stdout", "stderr")
+
+    def __init__(self, callback: OutputCallback | None) -> None:
+        self.callback = callback
+        self.kept: dict[str, list[str]] = {s: [] for s in self.STREAMS}
+        self.kept_size = dict.fromkeys(self.STREAMS, 0)
+        self.partial = dict.fromkeys(self.STREAMS, "")
+        self.pending: dict[str, list[str]] = {s: [] for s in self.STREAMS}
+        self.last_flush = time.monotonic()
+        # One flush at a time keeps batches in order and slows readers to the callback's pace.
+        self.lock = asyncio.Lock()
+
+    async def feed(self, stream: str, chunk: str) -> None:
+        self.kept[stream].append(chunk)
+        self.kept_size[stream] += len(chunk)
+        if self.kept_size[stream] > 2 * MAX_KEPT_CHARS:  # trim now and then, not per chunk
+            self.kept[stream], self.kept_size[stream] = [self.text(stream)], MAX_KEPT_CHARS
+        if self.callback is None:
+            return
+        lines = (self.partial[stream] + chunk).split("\n")
+        self.partial[stream] = lines.pop()
+        self.pending[stream].extend(line.removesuffix("\r") for line in lines)
+        if len(self.pending[stream]) >= MAX_BATCH_LINES or (
+            time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S
+        ):
+            await self.flush()
+
+    async def flush(self, final: bool = False) -> None:
+        """Hand pending lines over; `final` adds a last line that had no newline."""
+        async with self.lock:
+            self.last_flush = time.monotonic()
+            for stream in self.STREAMS:
+                if final and self.partial[stream]:
+                    self.pending[stream].append(self.partial[stream].removesuffix("\r"))
+                    self.partial[stream] = ""
+                while self.pending[stream] and self.callback is not None:
+                    batch = self.pending[stream][:MAX_BATCH_LINES]
+                    del self.pending[stream][:MAX_BATCH_LINES]
+                    if inspect.isawaitable(outcome := self.callback(stream, batch)):
+                        await outcome
+
+    def text(self, stream: str) -> str:
+        return "".join(self.kept[stream])[-MAX_KEPT_CHARS:]
+
+
+class Remote:
+    """One reusable SSH connection to a target, opened on first use and after a drop."""
+
+    def __init__(
+        self,
+        target: TargetConfig,
+        *,
+        connect_timeout: float = 10,
+        keepalive_interval: float = 5,
+        keepalive_count_max: int = 3,
+        max_concurrent: int = 5,
+    ) -> None:
+        self.target = target
+        self.connect_timeout = connect_timeout
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_count_max = keepalive_count_max
+        self.known_hosts_path = Path(target.known_hosts).expanduser()
+        # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never (SSH-NOTES 5).
+        self._semaphore = asyncio.Semaphore(max_concurrent)
+        self._connect_lock = asyncio.Lock()
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._client: _Client | None = None
+        self._forwards: dict[tuple[str, int], asyncssh.SSHListener] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._client is not None and not self._client.lost
+
+    async def connect(self) -> None:
+        """Open the connection unless it is open; key or agent login only, host key verified."""
+        async with self._connect_lock:
+            if self.connected:
+                return
+            self._discard()
+            t, where = self.target, f"{self.target.host}:{self.target.port}"
+            known_hosts = self._read_known_hosts()
+            client = _Client(known_hosts)
+            try:
+                async with asyncio.timeout(self.connect_timeout):
+                    conn = await asyncssh.connect(
+                        t.host,
+                        t.port,
+                        username=t.user,
+                        client_factory=lambda: client,
+                        config=None,  # ~/.ssh/config is not read: the TOML file says it all
+                        known_hosts=known_hosts,
+                        server_host_key_algs=self._host_key_algs(known_hosts),
+                        client_keys=self._client_keys(),
+                        agent_path=None if t.identity_file else (),
+                        password=None,
+                        kbdint_auth=False,
+                        gss_auth=False,
+                        keepalive_interval=self.keepalive_interval,
+                        keepalive_count_max=self.keepalive_count_max,
+                    )
+            except asyncssh.HostKeyNotVerifiable as exc:
+                if (key := client.refused_key) is None:  # e.g. a revoked key
+                    raise RemoteError(f"{where}: host key refused: {exc.reason}") from None
+                offered = f"{key.get_algorithm()} key {key.get_fingerprint('sha256')}"
+                pattern, path = _host_pattern(t.host, t.port), self.known_hosts_path
+                if client.host_was_known:
+                    message = f"{pattern} offered {offered}, which does not match {path}"
+                    raise HostKeyChanged(message, t.host, t.port, key, path) from None
+                message = f"{pattern} is not in {path}; it offered {offered}"
+                raise HostKeyUnknown(message, t.host, t.port, key, path) from None
+            except asyncssh.PermissionDenied:
+                how = f"key {t.identity_file}" if t.identity_file else "SSH agent's keys"
+                raise AuthenticationFailed(f"{t.label} refused the {how}") from None
+            except TimeoutError:
+                waited = _seconds(self.connect_timeout)
+                raise HostUnreachable(f"{where}: no SSH answer within {waited} s") from None
+            except asyncssh.ConnectionLost as exc:
+                raise HostUnreachable(f"{where}: closed during login: {exc.reason}") from None
+            except asyncssh.DisconnectError as exc:
+                raise RemoteError(f"{where}: SSH login failed: {exc.reason}") from None
+            except OSError as exc:  # refused, no route; DNS (socket.gaierror: errno < 0)
+                reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or exc
+                raise HostUnreachable(f"{where}: {reason}") from None
+            self._conn, self._client = conn, client
+
+    async def trust_host_key(self, error: HostKeyUnknown) -> None:
+        """Append the key from `error` to known_hosts (created 0600 in a 0700 folder)."""
+        path = self.known_hosts_path
+        line = f"{_host_pattern(error.host, error.port)} {error.public_key}\n"
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as file:
+                if file.tell() and not path.read_bytes().endswith(b"\n"):
+                    line = "\n" + line
+                file.write(line)
+        except OSError as exc:
+            raise RemoteError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    async def run(
+        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+    ) -> CommandResult:
+        """Run `command` with `sh -c` on the host, ended there after `timeout` seconds.
+
+        Raises ConnectionLost (with the output so far) if the connection drops meanwhile.
+        An exception from `on_output` ends the command and propagates unchanged.
+        """
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        limit = f"timeout --kill-after={KILL_AFTER_S} {_seconds(timeout)}"
+        inner = f"{limit} sh -c {shlex.quote(command)}"
+        # The outer `sh -c` makes the wrapper independent of the user's login shell.
+        wrapped = "sh -c " + shlex.quote(_WRAPPER.format(inner=inner))
+        async with self._semaphore:
+            started = time.monotonic()
+            process = await self._open_process(wrapped)
+            return await self._collect(command, process, timeout, on_output, started)
+
+    async def forward_local(self, remote_host: str, remote_port: int) -> int:
+        """Forward 127.0.0.1:<free port> to remote_host:remote_port as the host sees it.
+
+        Cached per destination while the connection lives; ask again after a reconnect.
+        """
+        await self.connect()
+        assert self._conn is not None
+        if (listener := self._forwards.get((remote_host, remote_port))) is None:
+            try:
+                listener = await self._conn.forward_local_port(
+                    "127.0.0.1", 0, remote_host, remote_port
+                )
+            except (asyncssh.Error, asyncssh.ChannelListenError, OSError) as exc:
+                where = f"{remote_host}:{remote_port}"
+                raise RemoteError(f"cannot forward a local port to {where}: {exc}") from None
+            self._forwards[(remote_host, remote_port)] = listener
+        return listener.get_port()
+
+    async def close(self) -> None:
+        """Close forwards and the connection; a later run() connects again."""
+        conn = self._conn
+        self._discard()
+        if conn is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await conn.wait_closed()
+
+    def _discard(self) -> None:
+        """Forget the current connection (dead or alive) and its forwards, closing both."""
+        for listener in self._forwards.values():
+            listener.close()
+        self._forwards.clear()
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = self._client = None
+
+    def _read_known_hosts(self) -> asyncssh.SSHKnownHosts:
+        # A missing file is an empty list: asyncssh would fall back to ~/.ssh/known_hosts.
+        path = self.known_hosts_path
+        try:
+            return asyncssh.import_known_hosts(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return asyncssh.import_known_hosts("")
+        except (OSError, UnicodeDecodeError, ValueError, asyncssh.KeyImportError) as exc:
+            raise RemoteError(f"cannot use {path} as known_hosts: {exc}") from None
+
+    def _host_key_algs(self, known_hosts: asyncssh.SSHKnownHosts) -> list[str] | str:
+        """Known key types first, then all others (as OpenSSH does).
+
+        asyncssh alone offers only the known types: a host whose key type changed would fail
+        key exchange with no key to show, instead of raising HostKeyChanged.
+        """
+        port = None if self.target.port == 22 else self.target.port
+        if not (trusted := known_hosts.match(self.target.host, "", port)[0]):
+            return "default"
+        algs = [alg for key in trusted for alg in key.sig_algorithms]
+        algs += asyncssh.public_key.get_default_public_key_algs()
+        return list(dict.fromkeys(alg.decode("ascii") for alg in algs))
+
+    def _client_keys(self) -> list[asyncssh.SSHKey] | tuple[()]:
+        """The identity file's key, or () for asyncssh's default: agent and ~/.ssh keys."""
+        if not self.target.identity_file:
+            return ()
+        path = Path(self.target.identity_file).expanduser()
+        try:
+            return [asyncssh.read_private_key(path)]
+        except OSError as exc:
+            raise AuthenticationFailed(
+                f"cannot read identity file {path}: {exc.strerror}"
+            ) from None
+        except asyncssh.KeyImportError as exc:  # e.g. passphrase-protected: use the agent
+            raise AuthenticationFailed(f"cannot use identity file {path}: {exc}") from None
+
+    async def _open_process(self, wrapped: str) -> asyncssh.SSHClientProcess[str]:
+        """Open a session channel, retrying refusals and reconnecting if the connection died."""
+        error: Exception | None = None
+        for attempt in range(CHANNEL_OPEN_ATTEMPTS):
+            await self.connect()
+            conn = self._conn
+            assert conn is not None
+            try:
+                # stdin stays an open pipe: the wrapper's watcher waits for its EOF.
+                return await conn.create_process(wrapped, encoding="utf-8", errors="replace")
+            except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
+                error = exc
+                if self._conn is conn and not self.connected:
+                    self._discard()  # nothing started yet: safe to retry on a new connection
+            await asyncio.sleep(0.05 * 2**attempt)
+        raise RemoteError(f"{self.target.label}: cannot open an SSH session: {error}")
+
+    async def _collect(
+        self,
+        command: str,
+        process: asyncssh.SSHClientProcess[str],
+        timeout: float,
+        on_output: OutputCallback | None,
+        started: float,
+    ) -> CommandResult:
+        """Stream the output until the command exits, times out, or the connection drops."""
+        output, conn = _Output(on_output), self._conn
+
+        async def pump(reader: asyncssh.SSHReader[str], stream: str) -> None:
+            while True:
+                try:
+                    chunk = await reader.read(65536)  # chunks, not lines: 40x faster
+                except (asyncssh.DisconnectError, OSError) as exc:
+                    raise _StreamBroken from exc
+                if not chunk:
+                    return
+                await output.feed(stream, chunk)
+
+        pumps = [asyncio.create_task(pump(process.stdout, "stdout"))]
+        pumps.append(asyncio.create_task(pump(process.stderr, "stderr")))
+        reading = asyncio.gather(*pumps)
+        timed_out = lost = False
+        try:
+            async with asyncio.timeout(timeout + CLIENT_GRACE_S) as deadline:
+                # Flushing from here, not from a side task, lets callback errors propagate.
+                while not (await asyncio.wait({reading}, timeout=FLUSH_INTERVAL_S))[0]:
+                    await output.flush()
+                reading.result()
+                await process.wait_closed()
+        except TimeoutError:
+            if not deadline.expired():  # the callback's own TimeoutError
+                process.close()
+                raise
+            timed_out = True
+            process.close()
+        except _StreamBroken:
+            lost = True
+        except BaseException:
+            # Cancelled, or the callback failed: closing the channel ends the command via the
+            # wrapper's watcher (terminate()/kill() would not for root, SSH-NOTES 1).
+            process.close()
+            raise
+        finally:
+            reading.cancel()  # first, or the gather future logs an unretrieved CancelledError
+            for task in pumps:
+                task.cancel()  # one pump may outlive a gather that failed on the other
+        status = _exit_status(process)
+        # 124 and 137 are timeout(1)'s verdicts, but only if the deadline has actually passed.
+        if status in (124, 137) and time.monotonic() - started >= timeout:
+            timed_out = True
+        if status is None and not timed_out and not (self._conn is conn and self.connected):
+            lost = True  # the channel ended without a status because the connection did
+        await output.flush(final=True)
+        result = CommandResult(
+            command,
+            None if timed_out else status,
+            output.text("stdout"),
+            output.text("stderr"),
+            timed_out,
+            time.monotonic() - started,
+        )
+        if lost:
+            if self._conn is conn:
+                self._discard()
+            raise ConnectionLost(
+                f"{self.target.label}: connection lost while running {command!r}; "
+                "whether it finished on the host is unknown",
+                partial=result,
+            )
+        return result
+
+
+def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
+    """The exit status; death by a signal is reported the shell's way (128 + number)."""
+    if process.exit_signal:
+        number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
+        return None if number is None else 128 + int(number)
+    return process.exit_status

@@ -291,10 +291,6 @@ class Engine:
             outcome = Outcome(StepStatus.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded outcome
             outcome = self._outcome_of_error(exc)
-            self._finish(spec, outcome, started)
-            if getattr(exc, "ask_operator", False):
-                raise
-            return outcome
         self._finish(spec, outcome, started)
         return outcome
 

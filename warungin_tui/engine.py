@@ -112,7 +112,7 @@ class Engine:
         self.active_step: str | None = None
         self._seq = 0
 
-    # -- construction ----------------------------------------------------------------------------
+    # -- construction --
     @classmethod
     def start_new(
         cls,
@@ -160,7 +160,7 @@ class Engine:
             )
         return engine
 
-    # -- events -------------------------------------------------------------------------------
+    # -- events --
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
@@ -180,7 +180,7 @@ class Engine:
         for listener in list(self._listeners):
             listener(record)
 
-    # -- template values --------------------------------------------------------------------------
+    # -- template values --
     def values(self) -> dict[str, Any]:
         values = config_values(self.config)
         now = datetime.now().astimezone()
@@ -213,7 +213,7 @@ class Engine:
             return f"in progress since {last['started_at']}"
         return "completed, previous version restored" if last["ok"] else "FAILED: see the log"
 
-    # -- checks --------------------------------------------------------------------------------
+    # -- checks --
     def check_can_act(self, step_id: str) -> StepSpec:
         spec = self.run.playbook.step(step_id)
         if not self.enforce_gates or spec.kind == StepKind.DECISION:
@@ -229,7 +229,7 @@ class Engine:
             raise GateClosed("no backup from Step 1.1 yet: there is nothing to roll back to")
         return spec
 
-    # -- executing --------------------------------------------------------------------------------
+    # -- executing --
     async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome:
         spec = self.check_can_act(step_id)
         if not spec.automated:
@@ -329,7 +329,7 @@ class Engine:
         *,
         confirm: Callable[[StepSpec], Awaitable[bool]] | None = None,
     ) -> list[Outcome]:
-        """Run the phase's automated steps in order, stopping at the first one that does not pass."""
+        """Run the phase's automated steps in order; stop at the first one that does not pass."""
         outcomes = []
         for spec in self.run.playbook.phase(phase_id).steps:
             if not spec.automated or self.run.status(spec.id) in GATE_OK:
@@ -347,7 +347,7 @@ class Engine:
                 break
         return outcomes
 
-    # -- human answers ------------------------------------------------------------------------------
+    # -- human answers --
     def _human(self, step_id: str, kinds: set[StepKind]) -> StepSpec:
         spec = self.check_can_act(step_id)
         if spec.kind not in kinds:
@@ -492,7 +492,7 @@ class Engine:
             }
         )
 
-    # -- rollback ----------------------------------------------------------------------------------
+    # -- rollback --
     async def rollback(
         self, *, reason: str, confirm: Callable[[StepSpec], Awaitable[bool]] | None = None
     ) -> bool:

@@ -1,4 +1,4 @@
-"""Remove secrets from anything before it is written or shown: tokens, URL passwords, key material."""
+"""Remove secrets before anything is written or shown: tokens, URL passwords, key material."""
 
 from __future__ import annotations
 

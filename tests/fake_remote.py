@@ -1,4 +1,4 @@
-"""A scripted stand-in for Remote, for narrow engine unit tests (integration tests use real sshd)."""
+"""A scripted stand-in for Remote, for narrow engine unit tests (integration uses real sshd)."""
 
 from __future__ import annotations
 

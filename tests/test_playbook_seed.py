@@ -87,7 +87,9 @@ SEED_TO_STEP: dict[str, str] = {
     "Performance baseline verified": "phase3.health",
     "Tech Lead verified: _________________________ (Signature)": "completion.tech_lead",
     "Ops Lead verified: _________________________ (Signature)": "completion.ops_lead",
-    "Product Manager confirmed: _________________________ (Signature)": "completion.product_manager",
+    "Product Manager confirmed: _________________________ (Signature)": (
+        "completion.product_manager"
+    ),
     # security handoff
     "2FA Verification": "smoke.super_admin_2fa",
     "Store Authorization": "smoke.store_authorization",

@@ -1,4 +1,4 @@
-"""Append-only JSONL journal: one event a line, fsynced, each line chained to the previous by sha256."""
+"""Append-only JSONL journal: one event a line, fsynced, each line chained to the last by sha256."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def now_iso() -> str:
 
 
 class Journal:
-    """Writes events durably before anyone sees them; mode 0600 because logs may hold host details."""
+    """Writes events durably before anyone sees them; mode 0600: logs may hold host details."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -1,0 +1,149 @@
+"""Every rehearsal scenario, end to end over real OpenSSH: the outcome a person would expect."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.playbook_driver import drive
+from warungin_tui.config import journal_dir, load_config
+from warungin_tui.engine import Engine
+from warungin_tui.remote import Remote
+from warungin_tui.run import StepStatus
+from warungin_tui.sandbox.target import RehearsalTarget
+
+pytestmark = pytest.mark.sshd
+
+
+class Rehearsal:
+    def __init__(self, target: RehearsalTarget, engine: Engine) -> None:
+        self.target = target
+        self.engine = engine
+        self.run = engine.run
+
+    def status(self, step_id: str) -> StepStatus:
+        return self.run.status(step_id)
+
+    def later_steps_untouched(self, failed: str) -> list[str]:
+        """Steps after the failed one that nevertheless ran (should be none)."""
+        steps = [s.id for p in self.run.playbook.linear_phases for s in p.steps]
+        after = steps[steps.index(failed) + 1 :]
+        return [
+            s for s in after if self.run.results[s].attempts or self.status(s) != StepStatus.PENDING
+        ]
+
+
+async def open_rehearsal(scenario: str, tmp_path: Path) -> AsyncIterator[Rehearsal]:
+    async with RehearsalTarget(scenario, root=tmp_path / "target", transport="openssh") as target:
+        config = load_config(target.config_path)
+        remote = Remote(config.target, keepalive_interval=1, keepalive_count_max=3)
+        engine = Engine.start_new(
+            config, journal_dir(config), operator="Test Operator", remote=remote
+        )
+        try:
+            yield Rehearsal(target, engine)
+        finally:
+            await engine.aclose()
+            await remote.close()
+
+
+@pytest.fixture
+async def rehearsal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rehearsal]:
+    async for item in open_rehearsal(request.param, tmp_path):
+        yield item
+
+
+def scenario(name: str):
+    return pytest.mark.parametrize("rehearsal", [name], indirect=True)
+
+
+@scenario("healthy")
+async def test_healthy_reaches_go_live(rehearsal: Rehearsal) -> None:
+    assert await drive(rehearsal.engine) is None
+    run = rehearsal.run
+    assert run.decision and run.decision["decision"] == "GO-LIVE APPROVED"
+    assert run.values["active_sessions"] == 0
+    assert run.values["services_summary"] == "8/8"
+    assert run.values["backup_file"].endswith(".tar.gz")
+    assert len(run.values["backup_sha256"]) == 64
+    assert run.values["new_commit"] != run.values["pre_commit"]
+    assert "version" not in run.results["phase3.health"].detail
+    assert run.results["phase3.health"].status == StepStatus.PASSED
+
+
+@scenario("build-fails")
+async def test_build_fails_stops_at_the_build(rehearsal: Rehearsal) -> None:
+    failed = await drive(rehearsal.engine)
+    assert failed == "phase2.build"
+    result = rehearsal.run.results[failed]
+    assert "exit code 1" in result.detail
+    assert any("failed to solve" in line for _, line in result.output)
+    assert rehearsal.later_steps_untouched(failed) == []
+
+
+@scenario("backend-unhealthy")
+async def test_backend_unhealthy_stops_when_its_group_is_checked(rehearsal: Rehearsal) -> None:
+    failed = await drive(rehearsal.engine)
+    assert failed == "phase2.ready.2"
+    assert "backend unhealthy" in rehearsal.run.results[failed].detail
+    assert rehearsal.later_steps_untouched(failed) == []
+
+
+@scenario("wrong-version")
+async def test_wrong_version_is_caught_by_the_health_check(rehearsal: Rehearsal) -> None:
+    failed = await drive(rehearsal.engine)
+    assert failed == "phase3.health"
+    detail = rehearsal.run.results[failed].detail
+    assert "version is '1.0.0', expected '1.1.0'" in detail
+    assert rehearsal.later_steps_untouched(failed) == []
+
+
+@scenario("active-sessions")
+async def test_active_sessions_drain_before_anything_goes_down(rehearsal: Rehearsal) -> None:
+    assert await drive(rehearsal.engine, stop_before="phase1.record_commit") is None
+    result = rehearsal.run.results["phase1.active_sessions"]
+    assert result.status == StepStatus.PASSED
+    polls = [line for _, line in result.output if line.startswith("poll ")]
+    assert len(polls) >= 2
+    assert "3 active sessions" in polls[0] and "next poll in" in polls[0]
+    assert "0 active sessions" in polls[-1]
+    assert rehearsal.status("phase1.stop_stack") == StepStatus.PENDING
+
+
+@scenario("slow-start")
+async def test_slow_start_is_waited_for(rehearsal: Rehearsal) -> None:
+    assert await drive(rehearsal.engine, stop_before="smoke.frontend_loads") is None
+    ready = rehearsal.run.results["phase2.ready.1"]
+    polls = [line for _, line in ready.output if line.startswith("poll ")]
+    assert len(polls) >= 2 and "starting" in polls[0]
+    assert rehearsal.status("phase3.health") == StepStatus.PASSED
+
+
+@scenario("errors-in-logs")
+async def test_errors_in_logs_fail_the_error_log_check(rehearsal: Rehearsal) -> None:
+    failed = await drive(rehearsal.engine)
+    assert failed == "phase3.error_logs"
+    assert "ERROR" in rehearsal.run.results[failed].detail
+    assert rehearsal.later_steps_untouched(failed) == []
+
+
+@scenario("stale-backup")
+async def test_stale_backup_fails_the_infrastructure_check(rehearsal: Rehearsal) -> None:
+    failed = await drive(rehearsal.engine)
+    assert failed == "pre.db_backups_recent"
+    assert "older than the 24 h limit" in rehearsal.run.results[failed].detail
+    assert rehearsal.later_steps_untouched(failed) == []
+
+
+@scenario("ssh-drop")
+async def test_ssh_drop_leaves_the_build_interrupted_with_output(rehearsal: Rehearsal) -> None:
+    failed = await drive(rehearsal.engine)
+    assert failed == "phase2.build"
+    result = rehearsal.run.results[failed]
+    assert result.status == StepStatus.INTERRUPTED
+    assert len(result.output) >= 2
+    assert "connection lost" in result.detail
+    # The operator reconnects and retries: the build is safe to retry and now completes.
+    assert (await rehearsal.engine.run_step("phase2.build")).status == StepStatus.PASSED

@@ -1,0 +1,126 @@
+"""Rollback on the rehearsal target over real OpenSSH: the host ends exactly as before Phase 2."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.playbook_driver import answer_or_run, drive
+from tests.test_scenarios import Rehearsal, open_rehearsal
+from warungin_tui.run import StepStatus
+
+pytestmark = pytest.mark.sshd
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every file under root (the .git folder included) with its mode and content hash."""
+    digest = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            mode = oct(path.stat().st_mode & 0o777)
+            digest[str(path.relative_to(root))] = f"{mode} {hashlib.sha256(data).hexdigest()}"
+    return digest
+
+
+def git_head(project: Path) -> str:
+    return subprocess.run(
+        ["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def services_healthy(rehearsal: Rehearsal) -> dict[str, tuple[str, str]]:
+    host = rehearsal.target.host
+    out = host.docker("compose", "ps", "--all", "--format", "json", cwd=host.project_dir).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return {row["Service"]: (row["State"], row["Health"]) for row in rows}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "failing_step"),
+    [("backend-unhealthy", "phase2.ready.2"), ("wrong-version", "phase3.health")],
+)
+async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
+    scenario: str, failing_step: str, tmp_path: Path
+) -> None:
+    async for rehearsal in open_rehearsal(scenario, tmp_path):
+        engine, host = rehearsal.engine, rehearsal.target.host
+        assert await drive(engine, stop_before="phase2.branch") is None
+        before_tree = tree_digest(host.project_dir)
+        before_commit = git_head(host.project_dir)
+        assert rehearsal.run.values["pre_commit"] == before_commit
+
+        assert await drive(engine) == failing_step
+        assert git_head(host.project_dir) != before_commit  # the new release is on disk
+        assert "backend/new_feature.py" in tree_digest(host.project_dir)
+
+        confirmed: list[str] = []
+
+        async def confirm(spec) -> bool:
+            confirmed.append(spec.id)
+            return True
+
+        assert await engine.rollback(reason=f"{failing_step} failed", confirm=confirm) is True
+        assert confirmed == ["rollback.stop", "rollback.restore"]
+        assert all(
+            rehearsal.status(s.id) == StepStatus.PASSED
+            for s in rehearsal.run.playbook.phase("rollback").steps
+        )
+
+        # exactly the pre-deployment tree and commit
+        assert git_head(host.project_dir) == before_commit
+        after_tree = tree_digest(host.project_dir)
+        assert after_tree.keys() == before_tree.keys()
+        changed = [p for p in before_tree if before_tree[p] != after_tree[p]]
+        assert changed == []
+
+        # services up and healthy, running the previous version
+        states = services_healthy(rehearsal)
+        assert set(states) == set(engine.config.services.expected)
+        assert all(
+            state == "running" and health in ("healthy", "") for state, health in states.values()
+        ), states
+        health = httpx.get(f"{host.api_url}/api/health", timeout=10).json()
+        assert health["status"] == "ok" and health["version"] == host.old_version
+        assert rehearsal.run.rollbacks[-1]["ok"] is True
+
+        # the incident response can be completed from the run
+        for spec in rehearsal.run.playbook.phase("incident").steps:
+            await answer_or_run(engine, spec.id)
+        notice = rehearsal.run.results["incident.notify_tech_lead"].value
+        assert rehearsal.run.playbook.step(failing_step).title in notice["subject"]
+        assert "completed, previous version restored" in notice["body"]
+        assert "tech.lead@example.invalid" in notice["body"]
+        assert rehearsal.status("incident.collect_logs") == StepStatus.PASSED
+
+
+async def test_rollback_is_refused_before_a_backup_exists(tmp_path: Path) -> None:
+    from warungin_tui.engine import GateClosed
+
+    async for rehearsal in open_rehearsal("healthy", tmp_path):
+        with pytest.raises(GateClosed, match="no backup"):
+            await rehearsal.engine.rollback(reason="too early")
+        assert rehearsal.run.rollbacks == []
+
+
+async def test_failed_rollback_step_stops_and_says_where_the_host_is(tmp_path: Path) -> None:
+    async for rehearsal in open_rehearsal("wrong-version", tmp_path):
+        engine, host = rehearsal.engine, rehearsal.target.host
+        assert await drive(engine) == "phase3.health"
+        Path(rehearsal.run.values["backup_file"]).write_bytes(b"corrupted archive")
+
+        async def confirm(spec) -> bool:
+            return True
+
+        assert await engine.rollback(reason="test", confirm=confirm) is False
+        assert rehearsal.status("rollback.verify_archive") == StepStatus.FAILED
+        # nothing was deleted or stopped: the archive is verified first
+        assert rehearsal.status("rollback.stop") == StepStatus.PENDING
+        assert "backend/new_feature.py" in tree_digest(host.project_dir)
+        last = rehearsal.run.rollbacks[-1]
+        assert last["ok"] is False and "Verify the backup archive" in last["detail"]

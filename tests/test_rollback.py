@@ -48,6 +48,12 @@ def services_healthy(rehearsal: Rehearsal) -> dict[str, tuple[str, str]]:
 async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
     scenario: str, failing_step: str, tmp_path: Path
 ) -> None:
+    confirmed: list[str] = []
+
+    async def confirm(spec) -> bool:
+        confirmed.append(spec.id)
+        return True
+
     async for rehearsal in open_rehearsal(scenario, tmp_path):
         engine, host = rehearsal.engine, rehearsal.target.host
         assert await drive(engine, stop_before="phase2.branch") is None
@@ -58,12 +64,6 @@ async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
         assert await drive(engine) == failing_step
         assert git_head(host.project_dir) != before_commit  # the new release is on disk
         assert "backend/new_feature.py" in tree_digest(host.project_dir)
-
-        confirmed: list[str] = []
-
-        async def confirm(spec) -> bool:
-            confirmed.append(spec.id)
-            return True
 
         assert await engine.rollback(reason=f"{failing_step} failed", confirm=confirm) is True
         assert confirmed == ["rollback.stop", "rollback.restore"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
-from warungin_tui.config import load_config
+from warungin_tui.config import SEED_SERVICES, load_config
 from warungin_tui.engine import Engine
 from warungin_tui.journal import Journal
 
@@ -33,16 +33,7 @@ SCRIPT_RULES = [
                     "Status": "Up 1 minute (healthy)",
                 }
             )
-            for s in [
-                "postgres",
-                "redis",
-                "backend",
-                "frontend",
-                "nginx",
-                "loki",
-                "promtail",
-                "cloudflared",
-            ]
+            for s in SEED_SERVICES
         )
         + "\n",
     ),

@@ -24,6 +24,7 @@ from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
 from warungin_tui.templating import TemplateValueMissing
+from warungin_tui.values import config_values
 
 OUTPUT_JOURNAL_LIMIT = 5000
 """Lines per step attempt written to the journal; the rest is counted, not kept."""
@@ -57,38 +58,6 @@ class StepBusy(EngineError):
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-
-
-def _fmt(value: float) -> str:
-    return format(value, "g")
-
-
-def config_values(config: Config) -> dict[str, Any]:
-    """Template values that come from the config alone."""
-    target = config.target
-    values: dict[str, Any] = {
-        "project_dir": target.project_dir,
-        "backup_dir": target.effective_backup_dir,
-        "target": target.label,
-        "host": target.host,
-        "user": target.user,
-        "db_backups_dir": config.db_backups_dir,
-        "db_backups_glob": config.database.backups_glob,
-        "db_service": config.database.service,
-        "db_user": config.database.user,
-        "db_name": config.database.name,
-        "branch": config.release.branch,
-        "release_version": config.release.version,
-        "api": config.endpoints.api,
-        "frontend": config.endpoints.frontend,
-        "api_via_ssh": str(config.endpoints.api_via_ssh).lower(),
-        "expected_services": " ".join(config.services.expected),
-        "expected_count": str(len(config.services.expected)),
-    }
-    values.update(config.contacts.model_dump())
-    for key, number in config.thresholds.model_dump().items():
-        values[key] = _fmt(number)
-    return values
 
 
 class Engine:
@@ -198,11 +167,19 @@ class Engine:
         return values
 
     def issue_summary(self) -> str:
+        """The latest step that failed or was interrupted; an override only when nothing failed."""
+        failed = [
+            (result.finished_at or "", step)
+            for step in self.run.playbook.all_steps()
+            if (result := self.run.results[step.id]).status in BAD
+        ]
+        if failed:
+            _, step = max(failed, key=lambda item: item[0])
+            return redact_text(f"{step.title}: {self.run.results[step.id].detail}")
         for step in self.run.playbook.all_steps():
             result = self.run.results[step.id]
-            if result.status in BAD or result.override_reason:
-                detail = result.failed_detail or result.detail
-                return redact_text(f"{step.title}: {detail}")
+            if result.override_reason:
+                return redact_text(f"{step.title}: {result.failed_detail or result.detail}")
         return "no failed step recorded"
 
     def rollback_state(self) -> str:

@@ -191,11 +191,25 @@ def build_playbook(config: Config, data: dict[str, Any] | None = None) -> Playbo
             if step is not None:
                 steps.append(step)
         phases.append({**phase, "steps": steps})
+    from warungin_tui.values import config_values
+
+    values = config_values(config)
+    for phase in phases:
+        for step in phase["steps"]:
+            step["title"] = _fill_title(step["title"], values)
     try:
         return Playbook.model_validate({**raw, "phases": phases})
     except ValidationError as exc:
         lines = [f"playbook: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
         raise ConfigError(lines) from None
+
+
+def _fill_title(title: str, values: dict[str, Any]) -> str:
+    """Titles name config values ("version {release_version}"); unknown names stay visible."""
+    try:
+        return render_plain(title, values)
+    except (KeyError, ValueError, IndexError):
+        return title
 
 
 def _expand_start_order(block: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:

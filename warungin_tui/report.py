@@ -6,13 +6,12 @@ so the two always say the same thing, and no run data reaches either without red
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from warungin_tui import __version__
 from warungin_tui.config import Config
-from warungin_tui.playbook import Playbook
 from warungin_tui.report_format import (
     code,
     esc,
@@ -40,7 +39,6 @@ from warungin_tui.report_sections import (
 )
 from warungin_tui.report_template import overall_status, template_sections
 from warungin_tui.run import Run
-from warungin_tui.templating import TemplateValueMissing, render_plain
 
 SCHEMA = "warungin-tui.deployment-log/1"
 RULE = "====================================="  # the seed template's underline
@@ -70,7 +68,6 @@ def build_report(
     """Every section as JSON-ready data, redacted."""
     now = now or datetime.now(UTC)
     fingerprint = run.playbook.fingerprint()  # of the playbook as run, before titles are filled
-    run = replace(run, playbook=_titled(run.playbook, config))
     started = parse_at(run.started_at) or now
     data: dict[str, Any] = {
         "schema": SCHEMA,
@@ -107,27 +104,6 @@ def build_report(
         "steps": steps(run),
     }
     return redact_tree(data)
-
-
-def _titled(playbook: Playbook, config: Config) -> Playbook:
-    """A copy whose step titles have their `{templates}` filled ("version {release_version}")."""
-    from warungin_tui.engine import config_values  # the one source of template values
-
-    values = config_values(config)
-
-    def fill(title: str) -> str:
-        try:
-            return render_plain(title, values)
-        except (TemplateValueMissing, ValueError, IndexError):
-            return title
-
-    phases = [
-        phase.model_copy(
-            update={"steps": [s.model_copy(update={"title": fill(s.title)}) for s in phase.steps]}
-        )
-        for phase in playbook.phases
-    ]
-    return playbook.model_copy(update={"phases": phases})
 
 
 def render_json(

@@ -356,8 +356,7 @@ def overrides(run: Run) -> list[dict[str, Any]]:
         if result.status == StepStatus.OVERRIDDEN:
             kind, reason = "step override", result.override_reason or ""
             outcome = f"failed - {result.failed_detail}" if result.failed_detail else "never run"
-            # The run state keeps when the step failed, not when it was overridden.
-            at = na("override time is not kept in the run state")
+            at = fmt_time(result.overridden_at) or na("time not recorded")
         elif result.status == StepStatus.SKIPPED:
             kind, reason, outcome = "skip", result.note or result.detail, "skipped"
             at = fmt_time(result.finished_at) or na("time not recorded")

@@ -51,6 +51,7 @@ class StepResult:
     by: str | None = None
     note: str | None = None
     override_reason: str | None = None
+    overridden_at: str | None = None
     failed_detail: str | None = None
     output: deque[tuple[str, str]] = field(
         default_factory=lambda: deque(maxlen=OUTPUT_KEPT_IN_MEMORY)
@@ -140,6 +141,7 @@ class Run:
         result.by = event.get("by")
         result.note = event.get("note")
         result.override_reason = None
+        result.overridden_at = None
         if "command" in event:
             result.command = event["command"]
         if result.status in BAD:
@@ -150,6 +152,7 @@ class Run:
         result = self.results[event["step"]]
         result.status = StepStatus.OVERRIDDEN
         result.override_reason = event["reason"]
+        result.overridden_at = at
         result.by = event.get("by")
 
     def _on_gate_overridden(self, event: dict[str, Any], at: str | None) -> None:

@@ -22,8 +22,16 @@ def parse_input(ctx: StepContext, spec: StepSpec, stdout: str) -> ParseInput:
 def judge_output(ctx: StepContext, spec: StepSpec, stdout: str) -> Parsed | None:
     """Apply the regex/equality expectations, then the named parser; None when all is fine."""
     expect = spec.expect
-    if expect.stdout_regex and not re.search(render_plain(expect.stdout_regex, ctx.values), stdout):
-        return Parsed(False, "", f"output does not match /{expect.stdout_regex}/")
+    if expect.stdout_regex:
+        match = re.search(render_plain(expect.stdout_regex, ctx.values), stdout)
+        if not match:
+            return Parsed(False, "", f"output does not match /{expect.stdout_regex}/")
+        if not expect.parser:
+            # The evidence is the line that matched, not whatever the command printed last.
+            start = stdout.rfind("\n", 0, match.start()) + 1
+            end = stdout.find("\n", match.end())
+            line = stdout[start : end if end >= 0 else None].strip()
+            return Parsed(True, match.group(0), line[:200])
     if expect.stdout_equals is not None:
         wanted = render_plain(expect.stdout_equals, ctx.values)
         got = stdout.strip()

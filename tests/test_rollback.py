@@ -88,6 +88,10 @@ async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
         health = httpx.get(f"{host.api_url}/api/health", timeout=10).json()
         assert health["status"] == "ok" and health["version"] == host.old_version
         assert rehearsal.run.rollbacks[-1]["ok"] is True
+        assert len(rehearsal.run.rollbacks[-1]["commands"]) == 9
+        # the failing release's logs were collected before `compose down` discarded them
+        collected = rehearsal.run.results["incident.collect_logs"]
+        assert collected.finished_at < rehearsal.run.results["rollback.stop"].finished_at
 
         # the incident response can be completed from the run
         for spec in rehearsal.run.playbook.phase("incident").steps:
@@ -124,3 +128,6 @@ async def test_failed_rollback_step_stops_and_says_where_the_host_is(tmp_path: P
         assert "backend/new_feature.py" in tree_digest(host.project_dir)
         last = rehearsal.run.rollbacks[-1]
         assert last["ok"] is False and "Verify the backup archive" in last["detail"]
+        assert "Host state: unchanged: nothing was stopped or deleted" in last["detail"]
+        assert last["stopped_at"] == "rollback.verify_archive"
+        assert len(last["commands"]) == 1 and "sha256sum -c" in last["commands"][0]

@@ -38,6 +38,17 @@ EXECUTORS: dict[StepKind, Executor] = {
     StepKind.NOTIFY: run_notify_step,
 }
 DECISIONS = ("GO-LIVE APPROVED", "HOLD FOR REVIEW")
+ROLLBACK_HOST_STATE = {
+    "rollback.verify_archive": "unchanged: nothing was stopped or deleted, the new release still "
+    "runs as before",
+    "rollback.stop": "services may be partly stopped; the project tree is untouched (new release)",
+    "rollback.restore": "services are DOWN and the project tree may be partly deleted: restore it "
+    "by hand from the backup archive",
+    "rollback.build": "services are DOWN; the pre-deployment tree and commit are restored, the "
+    "images are not rebuilt",
+    "rollback.start": "the previous version is restored and built, but the stack did not start",
+}
+"""What a failed rollback step leaves behind on the host, for the operator's next move."""
 
 
 class EngineError(Exception):
@@ -473,37 +484,51 @@ class Engine:
     async def rollback(
         self, *, reason: str, confirm: Callable[[StepSpec], Awaitable[bool]] | None = None
     ) -> bool:
-        """Run the rollback procedure; stops at the first failed step, recording where it stood."""
+        """Run the rollback procedure; stop at the first failed step and say where the host is.
+
+        `confirm` is asked before each destructive step; None means the caller already had the
+        whole rollback confirmed. The error logs are collected first: `compose down` loses them.
+        """
         self.check_can_act("rollback.verify_archive")
         self.record({"type": "rollback_started", "reason": reason, "by": self.run.operator})
+        if self.run.status("incident.collect_logs") not in GATE_OK:
+            await self.run_step("incident.collect_logs")
+        commands: list[str] = []
         # A fresh attempt re-runs every rollback step, even those that passed in an earlier attempt.
-        outcomes = []
         for spec in self.run.playbook.phase("rollback").steps:
-            confirmed = True
-            if spec.destructive and confirm is not None:
-                confirmed = await confirm(spec)
-                if not confirmed:
-                    self.record(
-                        {
-                            "type": "rollback_finished",
-                            "ok": False,
-                            "detail": f"stopped before {spec.title}: not confirmed",
-                        }
-                    )
-                    return False
-            outcome = await self.run_step(spec.id, confirmed=confirmed)
-            outcomes.append(outcome)
-            if outcome.status not in GATE_OK:
-                self.record(
-                    {
-                        "type": "rollback_finished",
-                        "ok": False,
-                        "detail": f"{spec.title} failed: {outcome.detail}",
-                    }
+            if spec.destructive and confirm is not None and not await confirm(spec):
+                self._rollback_finished(
+                    False, f"stopped before {spec.title}: not confirmed", spec.id, commands
                 )
                 return False
-        self.record({"type": "rollback_finished", "ok": True, "detail": "previous version running"})
+            outcome = await self.run_step(spec.id, confirmed=True)
+            if outcome.command:
+                commands.append(outcome.command)
+            if outcome.status not in GATE_OK:
+                self._rollback_finished(
+                    False, f"{spec.title} failed: {outcome.detail}", spec.id, commands
+                )
+                return False
+        self._rollback_finished(True, "previous version running", None, commands)
         return True
+
+    def _rollback_finished(
+        self, ok: bool, detail: str, stopped_at: str | None, commands: list[str]
+    ) -> None:
+        host_state = ROLLBACK_HOST_STATE.get(stopped_at or "", "")
+        if stopped_at and not host_state:
+            host_state = "previous version restored and started, but this check failed"
+        if host_state:
+            detail = f"{detail}. Host state: {host_state}"
+        self.record(
+            {
+                "type": "rollback_finished",
+                "ok": ok,
+                "detail": redact_text(detail),
+                "stopped_at": stopped_at,
+                "commands": [redact_text(c) for c in commands],
+            }
+        )
 
     def finish(self) -> None:
         if self.run.finished_at is None:

@@ -173,7 +173,11 @@ class Run:
     def _on_rollback_finished(self, event: dict[str, Any], at: str | None) -> None:
         if self.rollbacks:
             self.rollbacks[-1].update(
-                finished_at=at, ok=event["ok"], detail=event.get("detail", "")
+                finished_at=at,
+                ok=event["ok"],
+                detail=event.get("detail", ""),
+                stopped_at=event.get("stopped_at"),
+                commands=event.get("commands", []),
             )
 
     def _on_decision(self, event: dict[str, Any], at: str | None) -> None:

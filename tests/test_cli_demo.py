@@ -86,6 +86,24 @@ def test_check_pre_against_demo_serve(scenario: str, code: int, tmp_path: Path) 
             timeout=120,
         )
         assert table.returncode == code and "pre.docker_running" in table.stdout
+        monitor = subprocess.run(
+            cli("monitor", "--once", "--config", str(config_path)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert monitor.returncode == 0, monitor.stdout + monitor.stderr
+        assert "Hour 1-2: service health: 8/8 running, all healthy" in monitor.stdout
+        # Before any deployment the host still runs 1.0.0: the Phase 3 probes must say so.
+        verify = subprocess.run(
+            cli("check", "--phase", "verify", "--json", "--config", str(config_path)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert verify.returncode == 1
+        health = next(r for r in json.loads(verify.stdout) if r["id"] == "phase3.health")
+        assert "expected '1.1.0'" in health["detail"]
     finally:
         stop_serve(proc)
     assert proc.returncode == 0

@@ -1,0 +1,360 @@
+"""The wizard: a Textual app over the engine. Start -> overview -> one screen per phase.
+
+The engine runs in this event loop (steps are async workers); its listener turns journal
+records into typed messages for the screens. Screens render run state and send intents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import BindingType
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.worker import Worker, WorkerState
+
+from warungin_tui.commands import RunCommands
+from warungin_tui.config import Config
+from warungin_tui.config import journal_dir as default_journal_dir
+from warungin_tui.engine import Engine, EngineError, find_unfinished_run
+from warungin_tui.intents import STEP_GROUP, RunIntents
+from warungin_tui.screens.base import RunScreen
+from warungin_tui.screens.confirm import ConfirmScreen
+from warungin_tui.screens.help import HelpScreen
+from warungin_tui.screens.keys import APP_BINDINGS, explain_bindings
+from warungin_tui.screens.messages import (
+    RunChanged,
+    StartRequested,
+    StepChanged,
+    StepOutput,
+    StepProgress,
+)
+from warungin_tui.screens.overview import OverviewScreen
+from warungin_tui.screens.start import StartScreen
+
+RemoteFactory = Callable[[Any], Any]
+"""Builds the connection for a TargetConfig (tests pass a scripted stand-in)."""
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+QUIT_WAIT_S = 10.0
+"""How long quitting waits for a cancelled step to record its interrupted outcome."""
+
+
+def _default_remote(target: Any) -> Any:
+    from warungin_tui.remote import Remote  # asyncssh loads after the first frame
+
+    return Remote(target)
+
+
+class WarunginApp(RunIntents, App[int]):
+    """Keyboard-only deployment wizard. Construct with the config; `run()` returns an exit code."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "warungin-tui"
+    COMMANDS = App.COMMANDS | {RunCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *APP_BINDINGS,
+        *explain_bindings(APP_BINDINGS, action="explain_app"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        config_path: Path,
+        *,
+        journal_dir: Path | None = None,
+        remote_factory: RemoteFactory | None = None,
+        prepare_engine: Callable[[Engine], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.config_path = config_path
+        self.journal_dir = journal_dir or default_journal_dir(config)
+        self.remote_factory = remote_factory or _default_remote
+        self.prepare_engine = prepare_engine
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.engine: Engine | None = None
+        self.remote: Any = None
+        self.progress: dict[str, dict[str, Any]] = {}
+        self.refused = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._quitting = False
+        self._autoran: set[str] = set()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notifications quote commands, paths and server output: never read them as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # -- start -------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        unfinished = find_unfinished_run(self.journal_dir, self.config.target.label)
+        run = None
+        if unfinished is not None:
+            try:
+                from warungin_tui.journal import read_journal
+                from warungin_tui.playbook import build_playbook
+                from warungin_tui.run import rebuild_run
+
+                run = rebuild_run(build_playbook(self.config), read_journal(unfinished))
+            except Exception:  # noqa: BLE001 - the summary is a courtesy; resume will tell
+                run = None
+        self.push_screen(StartScreen(self.config, self.config_path, unfinished, run))
+
+    def on_start_requested(self, message: StartRequested) -> None:
+        self.connect_and_start(message.operator, message.resume_path)
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def connect_and_start(self, operator: str, resume_path: Path | None) -> None:
+        from warungin_tui.remote import HostKeyChanged, HostKeyUnknown, RemoteError
+        from warungin_tui.screens.hostkey import HostKeyChangedScreen, HostKeyScreen
+
+        start = self.get_screen_of(StartScreen)
+        if self.remote is None:
+            self.remote = self.remote_factory(self.config.target)
+        trusted: list[str] = []
+        while (connect := getattr(self.remote, "connect", None)) is not None:
+            try:
+                await connect()
+                break
+            except HostKeyUnknown as exc:
+                if not await self.push_screen_wait(HostKeyScreen(exc)):
+                    self.refused = True
+                    start.connect_failed("Host key refused", "nothing was run or saved")
+                    return
+                await self.remote.trust_host_key(exc)
+                trusted.append(exc.fingerprint)
+            except HostKeyChanged as exc:
+                self.refused = True
+                start.connect_failed(exc.title, "refused; escape comes back here")
+                self.push_screen(HostKeyChangedScreen(exc))
+                return
+            except RemoteError as exc:
+                start.connect_failed(exc.title, str(exc))
+                return
+        if resume_path is not None:
+            engine = Engine.resume(self.config, resume_path, remote=self.remote)
+            engine.set_operator(operator)
+        else:
+            engine = Engine.start_new(
+                self.config, self.journal_dir, operator=operator, remote=self.remote
+            )
+        for fingerprint in trusted:
+            engine.trusted_host_key(fingerprint)
+        if self.prepare_engine is not None:
+            self.prepare_engine(engine)
+        self.engine = engine
+        self._unsubscribe = engine.subscribe(self._on_record)
+        self.switch_screen(OverviewScreen())
+
+    def get_screen_of(self, kind: type[StartScreen]) -> StartScreen:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, kind):
+                return screen
+        raise LookupError(kind.__name__)
+
+    # -- engine events -> messages -----------------------------------------------------------
+    def _on_record(self, record: dict[str, Any]) -> None:
+        """Engine listener (called in this loop, synchronously): post, never block."""
+        event = record["event"]
+        kind = event.get("type")
+        step_id = event.get("step")
+        factory: Callable[[], Message]
+        message_type: type[Message]
+        if kind == "step_output":
+            message_type = StepOutput
+            lines, stream = list(event.get("lines", ())), event.get("stream", "stdout")
+            if not lines:
+                return
+            total = self.require_engine().run.results[step_id].output_lines
+            factory = lambda: StepOutput(step_id, lines, stream, total)  # noqa: E731
+        elif kind == "step_progress":
+            self.progress[step_id] = {k: v for k, v in event.items() if k != "type"}
+            message_type = StepProgress
+            factory = lambda: StepProgress(step_id, self.progress[step_id])  # noqa: E731
+        elif kind in ("step_started", "step_finished", "step_overridden"):
+            if kind == "step_started":
+                self.progress.pop(step_id, None)
+            message_type = StepChanged
+            factory = lambda: StepChanged(step_id)  # noqa: E731
+        else:
+            message_type = RunChanged
+            factory = lambda: RunChanged(kind)  # noqa: E731
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen) and screen.wants(message_type, step_id):
+                screen.post_message(factory())
+
+    # -- navigation --------------------------------------------------------------------------
+    def open_phase(
+        self, phase_id: str, step_id: str | None = None, *, follow: bool = False
+    ) -> None:
+        """Show a phase (and select a step): replaces the phase screen on top of the overview.
+
+        `follow`: the cursor follows the steps as they run (rollback, run-all).
+        """
+        from warungin_tui.screens.phase import PhaseScreen
+
+        top = self.screen
+        if isinstance(top, RunScreen) and top.phase_id == phase_id:
+            if isinstance(top, PhaseScreen):
+                top.following = follow
+            select = getattr(top, "select_step", None)
+            if step_id is not None and select is not None:
+                select(step_id)
+            return
+        screen = self._screen_for(phase_id, step_id)
+        if isinstance(screen, PhaseScreen):
+            screen.following = follow
+        if isinstance(top, RunScreen) and not isinstance(top, OverviewScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def _screen_for(self, phase_id: str, step_id: str | None) -> RunScreen:
+        from warungin_tui.screens.completion import CompletionScreen
+        from warungin_tui.screens.golive import GoLiveScreen
+        from warungin_tui.screens.phase import PhaseScreen
+        from warungin_tui.screens.report import ReportScreen
+
+        if phase_id == "report":
+            return ReportScreen(step_id)
+        if phase_id == "golive":
+            return GoLiveScreen()
+        if phase_id == "completion":
+            return CompletionScreen(phase_id, step_id)
+        # The checklist's automated items run by themselves when it opens (once a session).
+        autorun = phase_id == "pre" and "pre" not in self._autoran
+        self._autoran.add(phase_id)
+        return PhaseScreen(phase_id, step_id, autorun=autorun)
+
+    def show_overview(self) -> None:
+        if any(isinstance(screen, OverviewScreen) for screen in self.screen_stack):
+            while not isinstance(self.screen, OverviewScreen):
+                self.pop_screen()
+
+    # -- app keys ----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("rollback", "export"):
+            return self.why_not(action) is None
+        return True
+
+    def why_not(self, action: str) -> str | None:
+        if self.engine is None:
+            return "No run yet: start one first (enter on the start screen)."
+        if action == "rollback" and not self.engine.run.rollback_available:
+            return "No backup from Step 1.1 yet: there is nothing to roll back to."
+        return None
+
+    def action_explain_app(self, action: str) -> None:
+        reason = self.why_not(action) or "That key does nothing here."
+        self.notify(reason, title="Not now", severity="warning")
+
+    def action_rollback(self) -> None:
+        self.start_rollback()
+
+    def action_export(self) -> None:
+        self.export_now()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_request_quit(self) -> None:
+        if self.engine is None:
+            message = "No run was started."
+        elif self.engine.run.finished_at:
+            message = "The run is finished; its journal and exports stay on disk."
+        else:
+            message = "Everything is in the journal: start warungin-tui again to resume the run."
+            busy = self.busy_step()
+            if busy:
+                message += f"\n{busy} is running: it is stopped and recorded as interrupted."
+
+        async def answer(yes: bool | None) -> None:
+            if yes:
+                await self.action_quit()
+
+        self.push_screen(ConfirmScreen("Quit warungin-tui?", message), answer)
+
+    async def action_quit(self) -> None:
+        """Stop running steps (the engine records them interrupted), close, exit."""
+        if self._quitting:
+            return
+        self._quitting = True
+        workers = [w for w in self.workers if w.is_running and w.group in (STEP_GROUP, "connect")]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            try:
+                async with asyncio.timeout(QUIT_WAIT_S):
+                    await worker.wait()
+            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - cancelled is expected
+                pass
+        await self._close()
+        self.exit(self.exit_code())
+
+    def exit_code(self) -> int:
+        if self.engine is None:
+            return EXIT_REFUSED if self.refused else EXIT_OK
+        return EXIT_FAILED if self.failed_run() else EXIT_OK
+
+    async def _close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.engine is not None:
+            await self.engine.aclose()
+        close = getattr(self.remote, "close", None)
+        if close is not None:
+            try:
+                await close()
+            except Exception:  # noqa: BLE001 - closing a dead connection may fail; we leave
+                pass
+
+    async def on_unmount(self) -> None:
+        await self._close()
+
+    # -- worker failures: one handler --------------------------------------------------------
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == STEP_GROUP:
+            self.screen.refresh_bindings()  # run keys come back once the worker is done
+        if event.state == WorkerState.ERROR:
+            error = worker.error
+            title = getattr(error, "title", None) or "Unexpected error"
+            message = str(error) or type(error).__name__
+            if not isinstance(error, EngineError):
+                self.log.error(f"worker {worker.name} failed", error)
+            if worker.group == STEP_GROUP and not isinstance(error, EngineError):
+                message += "\nr tries again."
+            self.notify(message, title=title, severity="error", timeout=12)
+            if worker.group == "connect":
+                try:
+                    self.get_screen_of(StartScreen).connect_failed(title, message)
+                except LookupError:
+                    pass
+        elif event.state == WorkerState.CANCELLED and worker.group == STEP_GROUP:
+            if not self._quitting:
+                self.notify("Stopped; the step is recorded as interrupted.", severity="warning")
+
+
+def run_wizard(config: Config, config_path: Path, *, journal_dir: Path | None = None) -> int:
+    """Run the wizard in this terminal; returns the process exit code."""
+    app = WarunginApp(config, config_path, journal_dir=journal_dir)
+    code = app.run()
+    return code if isinstance(code, int) else EXIT_OK

@@ -1,0 +1,266 @@
+"""What the screens ask the app to do: engine calls, step workers, files, clipboard.
+
+A mixin of `WarunginApp`, kept apart so the app module stays about lifecycle and navigation.
+Engine refusals (EngineError and subclasses, with a `title`) become notifications; failures of
+a worker are handled in one place, the app's Worker.StateChanged handler.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.worker import Worker
+
+from warungin_tui.config import Config, archive_dir
+from warungin_tui.engine import Engine, EngineError, NeedsConfirmation
+from warungin_tui.playbook import StepSpec
+from warungin_tui.run import BAD, GATE_OK, StepStatus
+from warungin_tui.screens.confirm import ConfirmScreen
+from warungin_tui.screens.prompt import TextPrompt
+from warungin_tui.widgets.format import command_preview
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    _Base = App[int]
+else:
+    _Base = object
+
+STEP_GROUP = "steps"
+
+
+class RunIntents(_Base):
+    """Intents on the run; expects `engine`, `config` and `progress` from the app."""
+
+    engine: Engine | None
+    config: Config
+    progress: dict[str, dict[str, Any]]
+    clock: Callable[[], datetime]
+
+    def open_phase(
+        self, phase_id: str, step_id: str | None = None, *, follow: bool = False
+    ) -> None:
+        raise NotImplementedError  # the app navigates
+
+    def require_engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("no run yet: the start screen creates it")
+        return self.engine
+
+    # -- synchronous intents -----------------------------------------------------------------
+    def act(self, intent: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+        """Call an engine intent; a refusal is told to the operator, never raised."""
+        try:
+            intent(*args, **kwargs)
+        except EngineError as exc:
+            self.notify(str(exc), title=exc.title, severity="warning", timeout=8)
+            return False
+        return True
+
+    def busy_step(self) -> str | None:
+        """The title of the step (or run) in progress, if a step worker is running."""
+        for worker in self.workers:
+            if worker.group == STEP_GROUP and worker.is_running:
+                engine = self.require_engine()
+                active = engine.active_step
+                return engine.run.playbook.step(active).title if active else worker.name
+        return None
+
+    def _refuse_if_busy(self) -> bool:
+        busy = self.busy_step()
+        if busy:
+            # Starting another step worker would cancel this one (exclusive group): refuse.
+            self.notify(f"{busy} is still running; wait for it.", title="Busy", severity="warning")
+        return bool(busy)
+
+    # -- step workers ------------------------------------------------------------------------
+    def run_step(self, step_id: str, *, reconnect: bool = False) -> None:
+        if not self._refuse_if_busy():
+            self._step_worker(step_id, reconnect)
+
+    def run_all(self, phase_id: str, *, auto: bool = False) -> None:
+        engine = self.require_engine()
+        phase = engine.run.playbook.phase(phase_id)
+        if not any(s.automated and engine.run.status(s.id) not in GATE_OK for s in phase.steps):
+            if not auto:
+                self.notify(f"No automated step of {phase.title} is left to run.")
+            return
+        if auto and engine.run.blocking_phase(phase_id) is not None:
+            return  # opening a gated phase only shows it; `a` says why it cannot run
+        if not self._refuse_if_busy():
+            self._phase_worker(phase_id)
+
+    @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="step")
+    async def _step_worker(self, step_id: str, reconnect: bool) -> None:
+        engine = self.require_engine()
+        spec = engine.run.playbook.step(step_id)
+        if reconnect:
+            await self._reconnect(engine)
+        try:
+            outcome = await engine.run_step(step_id)
+        except NeedsConfirmation as exc:
+            if not await self.confirm_step(spec, str(exc)):
+                self.notify(f"{spec.title} was not run.", title="Not confirmed")
+                return
+            outcome = await engine.run_step(step_id, confirmed=True)
+        self._tell_outcome(spec, outcome.status, outcome.detail)
+
+    @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="phase")
+    async def _phase_worker(self, phase_id: str) -> None:
+        engine = self.require_engine()
+        await self._reconnect(engine)
+        outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+        phase = engine.run.playbook.phase(phase_id)
+        left = [s for s in phase.steps if s.automated and engine.run.status(s.id) not in GATE_OK]
+        if not left:
+            self.notify(f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done")
+            return
+        spec = left[0]
+        result = engine.run.results[spec.id]
+        if result.status in BAD:
+            self._tell_outcome(spec, result.status, result.detail)
+        else:
+            self.notify(f"Stopped before {spec.title}.", title=phase.title, severity="warning")
+
+    @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="rollback")
+    async def _rollback_worker(self, reason: str) -> None:
+        engine = self.require_engine()
+        await self._reconnect(engine)
+        ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
+        detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
+        self.notify(
+            detail,
+            title="Rollback done" if ok else "Rollback stopped",
+            severity="information" if ok else "error",
+            timeout=15,
+        )
+
+    async def confirm_step(self, spec: StepSpec, why: str = "") -> bool:
+        """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
+        engine = self.require_engine()
+        preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
+        message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
+        return bool(
+            await self.push_screen_wait(ConfirmScreen(f"Run {spec.title}?", message, danger=True))
+        )
+
+    async def _reconnect(self, engine: Engine) -> None:
+        """Open the SSH connection again first, so a dead host does not cost an attempt."""
+        remote = engine.remote
+        if remote is None or getattr(remote, "connected", True):
+            return
+        self.notify(f"Reconnecting to {self.config.target.label} ...")
+        await remote.connect()
+
+    def _tell_outcome(self, spec: StepSpec, status: StepStatus, detail: str) -> None:
+        if status in GATE_OK:
+            return
+        hint = {
+            StepStatus.INTERRUPTED: "r reconnects and retries; check the server first",
+            StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
+        }.get(status, "")
+        self.notify(
+            f"{detail}\n{hint}".strip(),
+            title=f"{spec.title}: {status}",
+            severity="error",
+            timeout=12,
+        )
+
+    # -- rollback ----------------------------------------------------------------------------
+    def start_rollback(self) -> None:
+        engine = self.require_engine()
+        if self._refuse_if_busy():
+            return
+        backup = engine.run.values.get("backup_file", "?")
+
+        def reason_given(reason: str | None) -> None:
+            if reason is None:
+                return
+            self.open_phase("rollback", follow=True)
+            self._rollback_worker(reason)
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.push_screen(
+                    TextPrompt("Why roll back?", "Kept in the log and the incident report."),
+                    reason_given,
+                )
+
+        self.push_screen(
+            ConfirmScreen(
+                "Roll back to the pre-deployment version?",
+                f"Restores exactly the pre-deployment tree and commit from {backup}, rebuilds "
+                "and restarts the services; users are offline meanwhile. Destructive steps "
+                "ask again before they run.",
+                danger=True,
+            ),
+            confirmed,
+        )
+
+    # -- notification messages ---------------------------------------------------------------
+    def _notice(self, step_id: str) -> dict[str, str] | None:
+        value = self.require_engine().run.results[step_id].value
+        return value if isinstance(value, dict) and "body" in value else None
+
+    def save_message(self, step_id: str) -> Path | None:
+        """Write the filled-in message to the archive folder, readable by the operator only."""
+        notice = self._notice(step_id)
+        if notice is None:
+            self.notify("No message yet: run the step first.", severity="warning")
+            return None
+        folder = archive_dir(self.config)
+        path = folder / f"{self.require_engine().run.run_id}-{step_id}.txt"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(f"Subject: {notice.get('subject', '')}\n\n{notice['body']}\n")
+        except OSError as exc:
+            self.notify(f"{path}: {exc.strerror or exc}", title="Not saved", severity="error")
+            return None
+        self.notify(str(path), title="Message saved")
+        return path
+
+    def copy_message(self, step_id: str) -> None:
+        notice = self._notice(step_id)
+        if notice is None:
+            self.notify("No message yet: run the step first.", severity="warning")
+            return
+        self.copy_to_clipboard(notice["body"])
+        self.notify(
+            "Copied through the terminal (OSC 52); paste it into your mail client.",
+            title="Message copied",
+        )
+
+    # -- export ------------------------------------------------------------------------------
+    def export_now(self) -> list[Path]:
+        engine = self.require_engine()
+        try:
+            from warungin_tui.export import export_run
+        except ImportError as exc:
+            self.notify(
+                f"The exporter is not available: {exc}", title="Export failed", severity="error"
+            )
+            return []
+        try:
+            paths = export_run(engine.run, self.config, archive_dir(self.config))
+        except Exception as exc:  # noqa: BLE001 - an export problem must not end the run
+            title = getattr(exc, "title", "Export failed")
+            self.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
+            return []
+        engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
+        self.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
+        return list(paths)
+
+    def step_workers(self) -> list[Worker[Any]]:
+        return [w for w in self.workers if w.group == STEP_GROUP and w.is_running]
+
+    def failed_run(self) -> bool:
+        engine = self.engine
+        return engine is not None and bool(engine.run.failed_gates())

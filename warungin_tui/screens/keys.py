@@ -1,0 +1,170 @@
+"""The keyboard contract (DESIGN.md "Keyboard contract"): every binding once, in one place.
+
+Each binding has a description (footer), a tooltip and a stable id, so keys can be remapped
+with `App.set_keymap`. The help screen is built from these lists, so it cannot miss a key.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+# Step actions: bound on every run screen; a screen says per action whether it applies now.
+STEP_BINDINGS: list[Binding] = [
+    Binding("enter", "run_step", "Run", tooltip="Run or open the selected step", id="warungin.run"),
+    Binding(
+        "space",
+        "tick",
+        "Pass",
+        tooltip="Mark the selected manual check as passed",
+        id="warungin.tick",
+    ),
+    Binding(
+        "x",
+        "fail",
+        "Fail",
+        tooltip="Mark the selected manual check as failed (asks a note)",
+        id="warungin.fail",
+    ),
+    Binding(
+        "s", "skip", "Skip", tooltip="Skip the selected step (asks a reason)", id="warungin.skip"
+    ),
+    Binding(
+        "r",
+        "retry",
+        "Retry",
+        tooltip="Reconnect if needed and run the selected step again",
+        id="warungin.retry",
+    ),
+    Binding(
+        "a",
+        "run_all",
+        "All",
+        tooltip="Run every automated step of this phase in order",
+        id="warungin.run_all",
+    ),
+    Binding(
+        "o",
+        "override_step",
+        "Override",
+        tooltip="Go on despite the selected failed step (asks a reason)",
+        id="warungin.override_step",
+    ),
+    Binding(
+        "O",
+        "override_gate",
+        "Gate",
+        tooltip="Open the gate to the next phase although steps are open (asks a reason)",
+        id="warungin.override_gate",
+    ),
+    Binding(
+        "n",
+        "next_phase",
+        "Next",
+        tooltip="Go to the next phase when this phase's gate holds",
+        id="warungin.next",
+    ),
+    Binding(
+        "escape",
+        "overview",
+        "Back",
+        tooltip="Back to the overview of all phases",
+        id="warungin.overview",
+    ),
+]
+MOVE_BINDINGS: list[Binding] = [
+    Binding(
+        "j", "cursor_down", "Down", show=False, tooltip="Move to the next row", id="warungin.down"
+    ),
+    Binding(
+        "k", "cursor_up", "Up", show=False, tooltip="Move to the previous row", id="warungin.up"
+    ),
+]
+NOTICE_BINDINGS: list[Binding] = [
+    Binding(
+        "w",
+        "save_message",
+        "Save msg",
+        tooltip="Save the filled-in message to a file (mode 0600)",
+        id="warungin.save_message",
+    ),
+    Binding(
+        "c",
+        "copy_message",
+        "Copy msg",
+        tooltip="Copy the filled-in message to the clipboard (OSC 52)",
+        id="warungin.copy_message",
+    ),
+]
+APP_BINDINGS: list[Binding] = [
+    Binding(
+        "R",
+        "rollback",
+        "Rollback",
+        tooltip="Start the rollback procedure (asks to confirm)",
+        id="warungin.rollback",
+    ),
+    Binding(
+        "e",
+        "export",
+        "Export",
+        show=False,
+        tooltip="Write the Markdown and JSON deployment log now",
+        id="warungin.export",
+    ),
+    Binding(
+        "question_mark,f1",
+        "help",
+        "Help",
+        key_display="?",
+        tooltip="List every key",
+        id="warungin.help",
+    ),
+    Binding(
+        "q",
+        "request_quit",
+        "Quit",
+        tooltip="Quit after confirming; the run stays resumable",
+        id="warungin.quit",
+    ),
+    Binding(
+        "ctrl+p",
+        "command_palette",
+        "Palette",
+        show=False,
+        tooltip="Jump to any phase or step",
+        id="warungin.palette",
+    ),
+]
+
+
+def explain_bindings(bindings: list[Binding], action: str = "explain") -> list[Binding]:
+    """Hidden twins that run when the real action does not apply, to say why (never silence)."""
+    return [
+        Binding(
+            b.key,
+            f"{action}('{b.action}')",
+            b.description,
+            show=False,
+            tooltip=f"Explains why '{b.description}' does not apply now",
+            id=f"{b.id}.why",
+        )
+        for b in bindings
+    ]
+
+
+# What the help screen lists: (keys as shown, what they do). Moves come first.
+HELP_ROWS: list[tuple[str, str]] = [
+    ("up / down, j / k", "Move between steps (or phases on the overview)"),
+    ("tab / shift+tab", "Move focus between the step list and the output (to scroll it)"),
+    ("pageup / pagedown", "Scroll a page"),
+    *[("space" if b.key == "space" else b.key, b.tooltip) for b in STEP_BINDINGS],
+    *[(b.key, b.tooltip) for b in NOTICE_BINDINGS],
+    ("F", "Go-live screen: finish the run after the decision (no longer resumable)"),
+    ("R", APP_BINDINGS[0].tooltip),
+    ("e", APP_BINDINGS[1].tooltip),
+    ("? / F1", "This help"),
+    ("ctrl+p", "Command palette: jump to any phase or step"),
+    ("q", APP_BINDINGS[3].tooltip),
+    ("ctrl+q", "Quit at once (running steps are stopped and recorded as interrupted)"),
+    ("Prompts", "enter accepts, escape cancels; confirmations: y yes, n or escape no"),
+]

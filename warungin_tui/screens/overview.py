@@ -1,0 +1,170 @@
+"""Overview: every phase and procedure with its state and elapsed time, the gate, what's next."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from warungin_tui.run import PhaseStatus
+from warungin_tui.screens.base import RunScreen
+from warungin_tui.screens.messages import RunChanged, StepChanged
+from warungin_tui.widgets.format import (
+    PHASE_ICONS,
+    PHASE_STYLES,
+    hms,
+    next_hint,
+    phase_elapsed,
+    steps_done,
+    total_elapsed,
+)
+from warungin_tui.widgets.run_bar import RunBar
+from warungin_tui.widgets.step_list import RowList, group_header, row
+
+
+class OverviewScreen(RunScreen):
+    """Where the deployment stands at a glance; enter opens the selected phase."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "run_step",
+            "Open",
+            tooltip="Open the selected phase",
+            id="warungin.overview.open",
+        ),
+        Binding(
+            "n",
+            "next_phase",
+            "Current phase",
+            tooltip="Open the phase the run stands at",
+            id="warungin.overview.current",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="overview")
+
+    def compose(self) -> ComposeResult:
+        yield RunBar(id="run-bar")
+        yield Static(
+            row(" ", "", "Phase / procedure", f"{'state':<11} {'steps':<5} {'elapsed':>7}"),
+            id="phases-header",
+        )
+        yield RowList(id="phases")
+        yield Static(id="summary")
+        yield Static(id="next")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        playbook = self.run.playbook
+        options: list[Option] = [
+            Option(self.row_for(p.id), id=p.id) for p in playbook.linear_phases
+        ]
+        options.append(group_header("Procedures, on demand"))
+        options += [Option(self.row_for(p.id), id=p.id) for p in playbook.phases if p.procedure]
+        phases = self.query_one(RowList)
+        phases.add_options(options)
+        phases.select_id(self.run.current_phase())
+        phases.focus()
+        self.refresh_bar()
+        self.refresh_summary()
+        self.set_interval(1.0, self._tick)
+
+    def on_screen_resume(self) -> None:
+        # Coming back from a phase: select the phase the run now stands at.
+        if self.is_mounted:
+            self.query_one(RowList).select_id(self.run.current_phase())
+            self.refresh_all()
+
+    # -- rendering ---------------------------------------------------------------------------
+    def row_for(self, phase_id: str):  # noqa: ANN201 - a Rich table
+        run = self.run
+        phase = run.playbook.phase(phase_id)
+        status = run.phase_status(phase_id)
+        done, total = steps_done(run, phase_id)
+        elapsed = phase_elapsed(run, phase_id, self.wizard.clock())
+        words = str(status)
+        if phase_id == "rollback" and status == PhaseStatus.NOT_STARTED:
+            words = "ready (R)" if run.rollback_available else "no backup"
+        state = f"{words:<11} {done:>2}/{total:<2} {hms(elapsed):>7}"
+        return row(PHASE_ICONS[status], PHASE_STYLES[status], phase.title, state)
+
+    def refresh_row(self, phase_id: str) -> None:
+        self.query_one(RowList).replace_option_prompt(phase_id, self.row_for(phase_id))
+
+    def refresh_all(self) -> None:
+        for phase in self.run.playbook.phases:
+            self.refresh_row(phase.id)
+        self.refresh_summary()
+        self.refresh_bar()
+
+    def refresh_summary(self) -> None:
+        run = self.run
+        current = run.playbook.phase(run.current_phase())
+        done, total = steps_done(run, current.id)
+        summary = Text("Target ", style="bold")
+        summary.append(f"{run.target}   ")
+        summary.append("Operator ", style="bold")
+        summary.append(f"{run.operator}\n")
+        summary.append("Total elapsed ", style="bold")
+        summary.append(hms(total_elapsed(run, self.wizard.clock())))
+        summary.append("   Current gate: ", style="bold")
+        summary.append(f"{current.title} ({done}/{total} done)")
+        if run.decision:
+            summary.append(f"\nDecision: {run.decision['decision']}", style="bold")
+            summary.append(f" by {run.decision['authorized_by']}")
+        self.query_one("#summary", Static).update(summary)
+        hint = Text("What next: ", style="bold")
+        hint.append(next_hint(run))
+        self.query_one("#next", Static).update(hint)
+
+    def _tick(self) -> None:
+        """Once a second: the clock-driven numbers (total time, running phases)."""
+        for phase in self.run.playbook.phases:
+            if self.run.phase_status(phase.id) == PhaseStatus.RUNNING:
+                self.refresh_row(phase.id)
+        self.refresh_summary()
+
+    def on_step_changed(self, message: StepChanged) -> None:
+        self.refresh_row(self.run.playbook.phase_of(message.step_id).id)
+        self.refresh_row("rollback")  # a step may have captured the backup it needs
+        self.refresh_summary()
+
+    def on_run_changed(self, message: RunChanged) -> None:
+        self.refresh_all()
+
+    # -- keys --------------------------------------------------------------------------------
+    def why_not(self, action: str) -> str | None:
+        if action == "run_step":
+            if self.query_one(RowList).selected_id is None:
+                return "Select a phase first (up/down)."
+            return None
+        if action == "next_phase":
+            return None
+        if action == "overview":
+            return "This is the overview: enter opens the selected phase."
+        return "Open a phase first: enter opens the selected one, n the current one."
+
+    def action_run_step(self) -> None:
+        phase_id = self.query_one(RowList).selected_id
+        if phase_id is not None:
+            self.wizard.open_phase(phase_id)
+
+    def action_next_phase(self) -> None:
+        self.wizard.open_phase(self.run.current_phase())
+
+    def action_cursor_down(self) -> None:
+        self.query_one(RowList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(RowList).action_cursor_up()
+
+    @on(OptionList.OptionHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()

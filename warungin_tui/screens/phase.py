@@ -1,0 +1,325 @@
+"""One phase (or procedure): its steps in a list, the selected step's detail and live output.
+
+Used for the checklist, Phases 1-3, smoke test, completion, monitoring, rollback and incident.
+Live updates touch only the affected row; output goes to a bounded Log in batches, and only
+when the step producing it is the one shown.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Log, OptionList, Static
+from textual.widgets.option_list import Option
+
+from warungin_tui.playbook import StepKind, StepSpec
+from warungin_tui.run import StepStatus
+from warungin_tui.screens.base import StepScreen
+from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
+from warungin_tui.screens.messages import StepChanged, StepOutput, StepProgress
+from warungin_tui.widgets.format import (
+    command_preview,
+    duration,
+    measured_text,
+    plain,
+    short_ref,
+    step_state_text,
+)
+from warungin_tui.widgets.run_bar import RunBar
+from warungin_tui.widgets.step_list import RowList, group_header, row
+
+OUTPUT_LINES = 2000
+"""Lines the output pane keeps; the journal keeps more, the export has them."""
+TICK_S = 0.25
+"""How often a running step's spinner and elapsed time are redrawn."""
+
+
+class PhaseScreen(StepScreen):
+    """Step list on top, the selected step's detail and output below."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *NOTICE_BINDINGS,
+        *explain_bindings(NOTICE_BINDINGS),
+    ]
+
+    def __init__(self, phase_id: str, step_id: str | None = None, *, autorun: bool = False):
+        super().__init__(id=f"phase-{phase_id}")
+        self.phase_id = phase_id
+        self.initial_step = step_id
+        self.autorun = autorun
+        self.shown_step: str | None = None
+        self._pending_output: list[str] = []
+        self._flush_scheduled = False
+        self._frame = 0
+        self.following = False
+        """After `a`, the cursor follows the running step until the operator moves it."""
+        self._followed: str | None = None
+        self._loaded_lines = 0
+
+    # -- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield RunBar(id="run-bar")
+        yield RowList(id="steps")
+        with Vertical(id="detail"):
+            yield from self.compose_extra()
+            with VerticalScroll(id="info"):
+                yield Static(id="info-text")
+            yield Log(max_lines=OUTPUT_LINES, id="output")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def compose_extra(self) -> ComposeResult:
+        """Subclasses add a panel above the step detail (e.g. derived checklists)."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.query_one("#output", Log).border_title = "Output"
+        steps = self.query_one(RowList)
+        options: list[Option] = []
+        group = ""
+        for spec in self.phase.steps:
+            if spec.group and spec.group != group:
+                group = spec.group
+                options.append(group_header(group))
+            options.append(Option(self.row_for(spec), id=spec.id))
+        steps.add_options(options)
+        first = self.initial_step or self.run.next_step(self.phase.id) or self.phase.steps[0].id
+        steps.select_id(first)
+        steps.focus()
+        self.refresh_bar()
+        self.show_step(first)
+        self.set_interval(TICK_S, self._tick_running)
+        if self.autorun:
+            self.wizard.run_all(self.phase.id, auto=True)
+
+    @property
+    def phase(self):  # noqa: ANN201 - PhaseSpec
+        assert self.phase_id is not None
+        return self.run.playbook.phase(self.phase_id)
+
+    # -- selection ---------------------------------------------------------------------------
+    def selected_spec(self) -> StepSpec | None:
+        step_id = self.query_one(RowList).selected_id
+        return None if step_id is None else self.run.playbook.step(step_id)
+
+    def select_step(self, step_id: str) -> None:
+        self.query_one(RowList).select_id(step_id)
+
+    def advance(self) -> None:
+        self.query_one(RowList).action_cursor_down()
+
+    def action_cursor_down(self) -> None:
+        self.query_one(RowList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(RowList).action_cursor_up()
+
+    def action_run_all(self) -> None:
+        self.following = True
+        super().action_run_all()
+
+    @on(OptionList.OptionHighlighted, "#steps")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_id != self._followed:
+            self.following = False  # the operator moved: stop following the run
+        if event.option_id and event.option_id != self.shown_step:
+            self.show_step(event.option_id)
+        self.refresh_bindings()
+
+    # -- rows --------------------------------------------------------------------------------
+    def row_for(self, spec: StepSpec):  # noqa: ANN201 - a Rich table
+        result = self.run.results[spec.id]
+        icon, state, style = step_state_text(spec, result, self.wizard.clock(), self._frame)
+        extra = measured_text(self.run, spec) if spec.measured_by else ""
+        ref = short_ref(spec)
+        ref = "" if spec.title.startswith(ref) else ref  # "Test 1: ..." needs no "Test 1" column
+        return row(icon, style, spec.title, state, ref=ref, extra=extra)
+
+    def refresh_row(self, step_id: str) -> None:
+        spec = self.run.playbook.step(step_id)
+        self.query_one(RowList).replace_option_prompt(step_id, self.row_for(spec))
+
+    def _tick_running(self) -> None:
+        running = [sid for sid in self.run.running_steps() if self._in_phase(sid)]
+        if not running:
+            return
+        self._frame += 1
+        for step_id in running:
+            self.refresh_row(step_id)
+            if step_id == self.shown_step:
+                self.refresh_info()
+
+    # -- detail ------------------------------------------------------------------------------
+    def show_step(self, step_id: str) -> None:
+        self.shown_step = step_id
+        spec = self.run.playbook.step(step_id)
+        log = self.query_one("#output", Log)
+        log.display = spec.automated
+        self.query_one("#detail").set_class(not spec.automated, "-no-output")
+        log.clear()
+        self._pending_output.clear()
+        result = self.run.results[step_id]
+        self._loaded_lines = result.output_lines
+        log.write_lines([line or " " for _, line in result.output])
+        self.refresh_info()
+
+    def refresh_info(self) -> None:
+        if self.shown_step is None:
+            return
+        spec = self.run.playbook.step(self.shown_step)
+        self.query_one("#info-text", Static).update(self.describe(spec))
+
+    def describe(self, spec: StepSpec) -> Text:
+        """The selected step in words: reference, command, state, what a person must do."""
+        run = self.run
+        result = run.results[spec.id]
+        values = self.engine.values()
+        text = Text(spec.title, style="bold")
+        facts = [spec.seed_ref, str(spec.kind)]
+        if spec.destructive:
+            facts.append("destructive: asks to confirm")
+        if spec.automated and not spec.retry_safe:
+            facts.append("not safe to retry blindly")
+        text.append("\n" + " · ".join(facts), style="dim")
+        icon, state, style = step_state_text(spec, result, self.wizard.clock(), self._frame)
+        text.append("\n")
+        text.append(f"{icon} {state}", style=style)
+        if result.status == StepStatus.RUNNING:
+            text.append(f"  (attempt {result.attempts})", style="dim")
+        elif result.exit_code is not None:
+            text.append(f"  exit {result.exit_code}", style="dim")
+        if result.detail:
+            text.append(f"  {result.detail}")
+        self._describe_kind(text, spec, values)
+        if result.override_reason:
+            text.append(f"\nOverridden by {result.by}: {result.override_reason}", style="magenta")
+        elif result.note and result.note != result.detail:
+            text.append(f"\nNote: {result.note}")
+        if result.status in (StepStatus.INTERRUPTED, StepStatus.FAILED) and spec.automated:
+            text.append(
+                "\nr reconnects and retries · o overrides with a reason · R rolls back",
+                style="bold yellow",
+            )
+        preview = command_preview(spec, values, result)
+        if preview:  # last: a long script scrolls (tab to this pane) without hiding the state
+            text.append("\n$ ", style="bold")
+            text.append(preview)
+        return text
+
+    def _describe_kind(self, text: Text, spec: StepSpec, values: dict[str, object]) -> None:
+        run = self.run
+        result = run.results[spec.id]
+        if spec.kind == StepKind.WAIT:
+            progress = self.wizard.progress.get(spec.id)
+            if progress and result.status == StepStatus.RUNNING:
+                next_poll = progress.get("next_poll_s")
+                when = f"next poll in {float(next_poll):.1f} s" if next_poll else "last poll"
+                text.append(
+                    f"\nNow: {progress.get('detail')} · poll {progress.get('poll')} · {when}",
+                    style="bold cyan",
+                )
+        if spec.url_to_open:
+            text.append("\nOpen: ", style="bold")
+            text.append(plain(spec.url_to_open, values), style="underline")
+        if spec.look_for:
+            text.append("\nLook for: ", style="bold")
+            text.append(plain(spec.look_for, values))
+        if spec.measured_by:
+            measured_spec = run.playbook.step(spec.measured_by)
+            text.append(f"\nMeasured by {measured_spec.seed_ref}: ", style="bold")
+            text.append(measured_text(run, spec))
+        if spec.kind == StepKind.SIGNOFF:
+            text.append(f"\nRole: {spec.role}", style="bold")
+            if isinstance(result.value, dict):
+                text.append(f" · signed by {result.value.get('name')}")
+        if spec.kind == StepKind.INPUT:
+            text.append(f"\n{spec.prompt or spec.title}", style="bold")
+            if spec.choices:
+                text.append(f"  choices: {' / '.join(spec.choices)}")
+            if result.value is not None:
+                text.append(f"\nValue: {result.value}")
+        if spec.kind == StepKind.NOTIFY:
+            notice = result.value if isinstance(result.value, dict) else None
+            if notice:
+                text.append(f"\nSubject: {notice.get('subject')}", style="bold")
+                text.append("\nThe message is in the output pane: w saves it, c copies it.")
+            else:
+                text.append("\nThe message is filled in when the step runs (enter).")
+        if result.by and spec.kind == StepKind.MANUAL and result.status != StepStatus.PENDING:
+            text.append(f"\nBy {result.by}", style="dim")
+            if result.duration_s is not None:
+                text.append(f" in {duration(result.duration_s)}", style="dim")
+
+    # -- live updates ------------------------------------------------------------------------
+    def wants(self, message_type: type[Message], step_id: str | None) -> bool:
+        if message_type is StepOutput:
+            return step_id == self.shown_step
+        return super().wants(message_type, step_id)
+
+    def on_step_changed(self, message: StepChanged) -> None:
+        started = self.run.status(message.step_id) == StepStatus.RUNNING
+        if started and self.following and self._in_phase(message.step_id):
+            self._followed = message.step_id
+            self.select_step(message.step_id)
+        if self._in_phase(message.step_id):
+            self.refresh_row(message.step_id)
+            if message.step_id == self.shown_step:
+                if self.run.status(message.step_id) == StepStatus.RUNNING:
+                    self.query_one("#output", Log).clear()  # a new attempt
+                    self._pending_output.clear()
+                    self._loaded_lines = 0
+                self.refresh_info()
+        for spec in self.phase.steps:  # a measured value may have arrived from another phase
+            if spec.measured_by == message.step_id:
+                self.refresh_row(spec.id)
+
+    def on_step_output(self, message: StepOutput) -> None:
+        if message.step_id != self.shown_step or message.total <= self._loaded_lines:
+            return  # another step, or already in the pane (reloaded when it was selected)
+        self._pending_output.extend(message.lines)
+        if not self._flush_scheduled:
+            # Coalesce bursts of batches into one write per frame.
+            self._flush_scheduled = True
+            self.call_after_refresh(self._flush_output)
+
+    def _flush_output(self) -> None:
+        self._flush_scheduled = False
+        if self._pending_output:
+            lines, self._pending_output = self._pending_output, []
+            # Log.write_lines drops empty strings (splitlines); keep blank lines visible.
+            self.query_one("#output", Log).write_lines([line or " " for line in lines])
+
+    def on_step_progress(self, message: StepProgress) -> None:
+        if message.step_id == self.shown_step:
+            self.refresh_info()
+
+    # -- notification messages ---------------------------------------------------------------
+    def why_not(self, action: str) -> str | None:
+        if action in ("save_message", "copy_message"):
+            spec = self.selected_spec()
+            if spec is None or spec.kind != StepKind.NOTIFY:
+                return "w and c work on a notification step (select it first)."
+            if not isinstance(self.run.results[spec.id].value, dict):
+                return f"{spec.title} has no message yet: enter fills it in."
+            return None
+        return super().why_not(action)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("save_message", "copy_message"):
+            return self.why_not(action) is None
+        return super().check_action(action, parameters)
+
+    def action_save_message(self) -> None:
+        spec = self.selected_spec()
+        if spec is not None:
+            self.wizard.save_message(spec.id)
+
+    def action_copy_message(self) -> None:
+        spec = self.selected_spec()
+        if spec is not None:
+            self.wizard.copy_message(spec.id)

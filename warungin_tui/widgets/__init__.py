@@ -1,0 +1,1 @@
+"""Reusable widgets and view helpers of the wizard (no engine calls here)."""

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui import __version__
+from warungin_tui.answers import DECISIONS, HumanAnswers
 from warungin_tui.config import Config
+from warungin_tui.errors import EngineError, GateClosed, NeedsConfirmation, StepBusy
 from warungin_tui.journal import Journal, read_journal
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LineRedactor, redact_text
+from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
 from warungin_tui.run import BAD, GATE_OK, Run, StepStatus, rebuild_run
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
@@ -37,41 +40,13 @@ EXECUTORS: dict[StepKind, Executor] = {
     StepKind.HTTP: run_http_step,
     StepKind.NOTIFY: run_notify_step,
 }
-DECISIONS = ("GO-LIVE APPROVED", "HOLD FOR REVIEW")
-ROLLBACK_HOST_STATE = {
-    "rollback.verify_archive": "unchanged: nothing was stopped or deleted, the new release still "
-    "runs as before",
-    "rollback.stop": "services may be partly stopped; the project tree is untouched (new release)",
-    "rollback.restore": "services are DOWN and the project tree may be partly deleted: restore it "
-    "by hand from the backup archive",
-    "rollback.build": "services are DOWN; the pre-deployment tree and commit are restored, the "
-    "images are not rebuilt",
-    "rollback.start": "the previous version is restored and built, but the stack did not start",
-}
-"""What a failed rollback step leaves behind on the host, for the operator's next move."""
-
-
-class EngineError(Exception):
-    title = "Not possible now"
-
-
-class GateClosed(EngineError):
-    title = "Gate closed"
-
-
-class NeedsConfirmation(EngineError):
-    title = "Confirmation needed"
-
-
-class StepBusy(EngineError):
-    title = "Busy"
 
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-class Engine:
+class Engine(HumanAnswers, RollbackProcedure):
     def __init__(
         self,
         config: Config,
@@ -336,200 +311,6 @@ class Engine:
         return outcomes
 
     # -- human answers --
-    def _human(self, step_id: str, kinds: set[StepKind]) -> StepSpec:
-        spec = self.check_can_act(step_id)
-        if spec.kind not in kinds:
-            raise EngineError(f"{spec.title} is not a {' or '.join(sorted(kinds))} step")
-        if self.run.status(step_id) == StepStatus.RUNNING:
-            raise StepBusy(f"{spec.title} is running")
-        return spec
-
-    def tick(self, step_id: str, *, passed: bool = True, note: str = "", by: str = "") -> None:
-        self._human(step_id, {StepKind.MANUAL})
-        self.record(
-            {
-                "type": "step_finished",
-                "step": step_id,
-                "status": str(StepStatus.PASSED if passed else StepStatus.FAILED),
-                "detail": note or ("checked" if passed else "failed by the operator"),
-                "by": by or self.run.operator,
-                "note": note,
-            }
-        )
-
-    def sign_off(self, step_id: str, name: str) -> None:
-        spec = self._human(step_id, {StepKind.SIGNOFF})
-        name = name.strip()
-        if not name:
-            raise EngineError("a sign-off needs the signer's name")
-        self.record(
-            {
-                "type": "step_finished",
-                "step": step_id,
-                "status": "passed",
-                "detail": f"{spec.role}: {name}",
-                "value": {"name": name, "role": spec.role},
-                "by": name,
-            }
-        )
-
-    def record_input(self, step_id: str, value: str) -> None:
-        spec = self._human(step_id, {StepKind.INPUT})
-        value = value.strip()
-        if not value:
-            raise EngineError(f"{spec.title}: a value is needed")
-        if spec.choices and value not in spec.choices:
-            raise EngineError(f"{spec.title}: choose one of {', '.join(spec.choices)}")
-        self.record(
-            {
-                "type": "step_finished",
-                "step": step_id,
-                "status": "passed",
-                "detail": redact_text(value),
-                "value": redact_text(value),
-                "by": self.run.operator,
-            }
-        )
-
-    def skip(self, step_id: str, reason: str, *, by: str = "") -> None:
-        self.check_can_act(step_id)
-        if not reason.strip():
-            raise EngineError("skipping needs a reason")
-        self.record(
-            {
-                "type": "step_finished",
-                "step": step_id,
-                "status": "skipped",
-                "detail": f"skipped: {reason.strip()}",
-                "note": reason.strip(),
-                "by": by or self.run.operator,
-            }
-        )
-
-    def override_step(self, step_id: str, reason: str, *, by: str = "") -> None:
-        if self.run.status(step_id) not in BAD and self.run.status(step_id) != StepStatus.PENDING:
-            raise EngineError("only a failed, interrupted or pending step can be overridden")
-        if not reason.strip():
-            raise EngineError("an override needs a reason")
-        self.record(
-            {
-                "type": "step_overridden",
-                "step": step_id,
-                "reason": reason.strip(),
-                "by": by or self.run.operator,
-            }
-        )
-
-    def override_gate(self, phase_id: str, reason: str, *, by: str = "") -> None:
-        if not reason.strip():
-            raise EngineError("overriding a gate needs a reason")
-        self.record(
-            {
-                "type": "gate_overridden",
-                "phase": phase_id,
-                "reason": reason.strip(),
-                "by": by or self.run.operator,
-            }
-        )
-
-    def set_operator(self, name: str) -> None:
-        if name.strip() and name.strip() != self.run.operator:
-            self.record({"type": "operator_changed", "operator": name.strip()})
-
-    def trusted_host_key(self, fingerprint: str) -> None:
-        self.record({"type": "host_key_trusted", "fingerprint": fingerprint})
-
-    def approval_blockers(self) -> list[str]:
-        """Why GO-LIVE APPROVED cannot be given now (empty when it can)."""
-        blockers = []
-        for phase in self.run.playbook.linear_phases:
-            if phase.id == "golive":
-                break
-            if not self.run.gate_holds(phase.id):
-                blockers.append(f"{phase.title}: {self.run.phase_status(phase.id)}")
-        if self.run.rollbacks:
-            blockers.append("a rollback happened")
-        return blockers
-
-    def decide(self, decision: str, *, authorized_by: str, effective_at: str = "") -> None:
-        if decision not in DECISIONS:
-            raise EngineError(f"the decision is one of {', '.join(DECISIONS)}")
-        if not authorized_by.strip():
-            raise EngineError("the decision needs the name of who authorizes it")
-        blockers = self.approval_blockers()
-        if decision == DECISIONS[0] and blockers:
-            raise GateClosed("GO-LIVE APPROVED is refused: " + "; ".join(blockers))
-        effective = effective_at.strip() or datetime.now().astimezone().isoformat("T", "minutes")
-        self.record(
-            {
-                "type": "decision",
-                "decision": decision,
-                "authorized_by": authorized_by.strip(),
-                "effective_at": effective,
-                "blockers": blockers,
-            }
-        )
-        self.record(
-            {
-                "type": "step_finished",
-                "step": "golive.decision",
-                "status": "passed" if decision == DECISIONS[0] else "warning",
-                "detail": f"{decision} by {authorized_by.strip()}",
-                "value": decision,
-                "by": authorized_by.strip(),
-            }
-        )
-
-    # -- rollback --
-    async def rollback(
-        self, *, reason: str, confirm: Callable[[StepSpec], Awaitable[bool]] | None = None
-    ) -> bool:
-        """Run the rollback procedure; stop at the first failed step and say where the host is.
-
-        `confirm` is asked before each destructive step; None means the caller already had the
-        whole rollback confirmed. The error logs are collected first: `compose down` loses them.
-        """
-        self.check_can_act("rollback.verify_archive")
-        self.record({"type": "rollback_started", "reason": reason, "by": self.run.operator})
-        if self.run.status("incident.collect_logs") not in GATE_OK:
-            await self.run_step("incident.collect_logs")
-        commands: list[str] = []
-        # A fresh attempt re-runs every rollback step, even those that passed in an earlier attempt.
-        for spec in self.run.playbook.phase("rollback").steps:
-            if spec.destructive and confirm is not None and not await confirm(spec):
-                self._rollback_finished(
-                    False, f"stopped before {spec.title}: not confirmed", spec.id, commands
-                )
-                return False
-            outcome = await self.run_step(spec.id, confirmed=True)
-            if outcome.command:
-                commands.append(outcome.command)
-            if outcome.status not in GATE_OK:
-                self._rollback_finished(
-                    False, f"{spec.title} failed: {outcome.detail}", spec.id, commands
-                )
-                return False
-        self._rollback_finished(True, "previous version running", None, commands)
-        return True
-
-    def _rollback_finished(
-        self, ok: bool, detail: str, stopped_at: str | None, commands: list[str]
-    ) -> None:
-        host_state = ROLLBACK_HOST_STATE.get(stopped_at or "", "")
-        if stopped_at and not host_state:
-            host_state = "previous version restored and started, but this check failed"
-        if host_state:
-            detail = f"{detail}. Host state: {host_state}"
-        self.record(
-            {
-                "type": "rollback_finished",
-                "ok": ok,
-                "detail": redact_text(detail),
-                "stopped_at": stopped_at,
-                "commands": [redact_text(c) for c in commands],
-            }
-        )
-
     def finish(self) -> None:
         if self.run.finished_at is None:
             self.record({"type": "run_finished"})
@@ -560,3 +341,16 @@ def find_unfinished_run(journal_dir: Path, target_label: str) -> Path | None:
         ):
             return path
     return None
+
+
+__all__ = [
+    "DECISIONS",
+    "ROLLBACK_HOST_STATE",
+    "Engine",
+    "EngineError",
+    "GateClosed",
+    "NeedsConfirmation",
+    "StepBusy",
+    "find_unfinished_run",
+    "new_run_id",
+]

@@ -1,0 +1,85 @@
+"""Rollback: verify the backup, stop, restore the exact tree, rebuild, start, check."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import redact_text
+from warungin_tui.run import GATE_OK, Run
+from warungin_tui.steps.base import Outcome
+
+ROLLBACK_HOST_STATE = {
+    "rollback.verify_archive": "unchanged: nothing was stopped or deleted, the new release still "
+    "runs as before",
+    "rollback.stop": "services may be partly stopped; the project tree is untouched (new release)",
+    "rollback.restore": "services are DOWN and the project tree may be partly deleted: restore it "
+    "by hand from the backup archive",
+    "rollback.build": "services are DOWN; the pre-deployment tree and commit are restored, the "
+    "images are not rebuilt",
+    "rollback.start": "the previous version is restored and built, but the stack did not start",
+}
+"""What a failed rollback step leaves behind on the host, for the operator's next move."""
+
+
+class RollbackProcedure:
+    """Mixed into Engine; runs the `rollback` procedure phase step by step."""
+
+    if TYPE_CHECKING:
+        run: Run
+
+        def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
+
+        def check_can_act(self, step_id: str) -> StepSpec: ...
+
+        async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome: ...
+
+    async def rollback(
+        self, *, reason: str, confirm: Callable[[StepSpec], Awaitable[bool]] | None = None
+    ) -> bool:
+        """Run the rollback procedure; stop at the first failed step and say where the host is.
+
+        `confirm` is asked before each destructive step; None means the caller already had the
+        whole rollback confirmed. The error logs are collected first: `compose down` loses them.
+        """
+        self.check_can_act("rollback.verify_archive")
+        self.record({"type": "rollback_started", "reason": reason, "by": self.run.operator})
+        if self.run.status("incident.collect_logs") not in GATE_OK:
+            await self.run_step("incident.collect_logs")
+        commands: list[str] = []
+        # A fresh attempt re-runs every rollback step, even those that passed in an earlier attempt.
+        for spec in self.run.playbook.phase("rollback").steps:
+            if spec.destructive and confirm is not None and not await confirm(spec):
+                self._rollback_finished(
+                    False, f"stopped before {spec.title}: not confirmed", spec.id, commands
+                )
+                return False
+            outcome = await self.run_step(spec.id, confirmed=True)
+            if outcome.command:
+                commands.append(outcome.command)
+            if outcome.status not in GATE_OK:
+                self._rollback_finished(
+                    False, f"{spec.title} failed: {outcome.detail}", spec.id, commands
+                )
+                return False
+        self._rollback_finished(True, "previous version running", None, commands)
+        return True
+
+    def _rollback_finished(
+        self, ok: bool, detail: str, stopped_at: str | None, commands: list[str]
+    ) -> None:
+        host_state = ROLLBACK_HOST_STATE.get(stopped_at or "", "")
+        if stopped_at and not host_state:
+            host_state = "previous version restored and started, but this check failed"
+        if host_state:
+            detail = f"{detail}. Host state: {host_state}"
+        self.record(
+            {
+                "type": "rollback_finished",
+                "ok": ok,
+                "detail": redact_text(detail),
+                "stopped_at": stopped_at,
+                "commands": [redact_text(c) for c in commands],
+            }
+        )

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from textual.command import CommandList
 from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Input, Log, Static
@@ -22,6 +23,7 @@ from tests.app_fixtures import HEALTHY_RULES, make_app, psql_count
 from tests.fake_remote import FakeRemote
 from warungin_tui.app import WarunginApp
 from warungin_tui.engine import Engine, find_unfinished_run
+from warungin_tui.journal import read_journal
 from warungin_tui.run import PhaseStatus, StepStatus
 from warungin_tui.widgets.step_list import RowList
 
@@ -550,9 +552,10 @@ async def test_command_palette_jumps_to_a_step(tmp_path: Path) -> None:
         await pilot.press("ctrl+p")
         await until(pilot, lambda: app.screen.__class__.__name__ == "CommandPalette")
         await pilot.press(*"stop the stack")
-        await pilot.pause()
-        await until(pilot, lambda: app.screen.query("CommandList Option") or True)
-        await pilot.pause(0.3)  # the palette searches in the background
+        results = app.screen.query_one(CommandList)
+        # the palette searches in the background: wait for the best hit to be highlighted
+        await until(pilot, lambda: results.option_count and results.highlighted == 0)
+        assert "Stop the stack" in str(results.get_option_at_index(0).prompt)
         await pilot.press("enter")
         await on_screen(pilot, "phase-phase1")
         assert selected(app) == "phase1.stop_stack"
@@ -598,11 +601,33 @@ async def test_quit_asks_first_and_the_run_stays_resumable(tmp_path: Path) -> No
         await pilot.press("q")
         await on_screen(pilot, "confirm")
         await pilot.press("y")
-        await until(pilot, lambda: app.return_code is not None or app._exit)  # noqa: SLF001
+        await until(pilot, lambda: app.return_value is not None)
     assert app.return_value == 0
     run_id = engine_of(app).run.run_id
     found = find_unfinished_run(tmp_path / "journals", app.config.target.label)
     assert found is not None and run_id in found.name
+
+
+async def test_quit_while_a_step_runs_records_it_interrupted(tmp_path: Path) -> None:
+    remote = DrainingRemote()
+    app, _ = make_app(tmp_path, remote)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await start(pilot)
+        open_gates(app, "pre")
+        app.open_phase("phase1", "phase1.active_sessions")
+        await on_screen(pilot, "phase-phase1")
+        await pilot.press("enter")
+        await until(pilot, lambda: remote.polls == 2)  # the second poll hangs
+        await pilot.press("q")
+        await on_screen(pilot, "confirm")
+        assert "is running: it is stopped" in text_of(app.screen.query(Static)[1])
+        await pilot.press("y")
+        await until(pilot, lambda: app.return_value is not None)
+    journal = next((tmp_path / "journals").glob("run-*.jsonl"))
+    events = [r["event"] for r in read_journal(journal)]
+    last = [e for e in events if e.get("step") == "phase1.active_sessions"][-1]
+    assert last["type"] == "step_finished" and last["status"] == "interrupted"
+    assert app.return_value == 1  # a phase is left failed (interrupted)
 
 
 @pytest.mark.parametrize("size", [(60, 20), (120, 40)])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -173,30 +174,27 @@ class WarunginApp(RunIntents, App[int]):
         event = record["event"]
         kind = event.get("type")
         step_id = event.get("step")
-        factory: Callable[[], Message]
-        message_type: type[Message]
+        message: partial[Message]
         if kind == "step_output":
-            message_type = StepOutput
-            lines, stream = list(event.get("lines", ())), event.get("stream", "stdout")
+            lines = list(event.get("lines", ()))
             if not lines:
-                return
+                return  # past the journal's limit only a count arrives
             total = self.require_engine().run.results[step_id].output_lines
-            factory = lambda: StepOutput(step_id, lines, stream, total)  # noqa: E731
+            stream = event.get("stream", "stdout")
+            message = partial(StepOutput, step_id, lines, stream, total)
         elif kind == "step_progress":
             self.progress[step_id] = {k: v for k, v in event.items() if k != "type"}
-            message_type = StepProgress
-            factory = lambda: StepProgress(step_id, self.progress[step_id])  # noqa: E731
+            message = partial(StepProgress, step_id, self.progress[step_id])
         elif kind in ("step_started", "step_finished", "step_overridden"):
             if kind == "step_started":
                 self.progress.pop(step_id, None)
-            message_type = StepChanged
-            factory = lambda: StepChanged(step_id)  # noqa: E731
+            message = partial(StepChanged, step_id)
         else:
-            message_type = RunChanged
-            factory = lambda: RunChanged(kind)  # noqa: E731
+            message = partial(RunChanged, kind)
+        message_type: type[Message] = message.func
         for screen in self.screen_stack:
             if isinstance(screen, RunScreen) and screen.wants(message_type, step_id):
-                screen.post_message(factory())
+                screen.post_message(message())  # one instance per screen
 
     # -- navigation --------------------------------------------------------------------------
     def open_phase(

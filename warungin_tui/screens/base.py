@@ -7,6 +7,8 @@ at the wrong time explains; the engine still refuses anything it does not allow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -21,6 +23,7 @@ from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
 from warungin_tui.widgets.format import steps_done
 from warungin_tui.widgets.run_bar import RunBar
+from warungin_tui.widgets.step_list import RowList
 
 if TYPE_CHECKING:
     from warungin_tui.app import WarunginApp
@@ -93,10 +96,21 @@ class StepScreen(RunScreen):
     """A run screen with a selected step: the step keys of the contract act on it."""
 
     def selected_spec(self) -> StepSpec | None:
-        raise NotImplementedError
+        step_id = self.query_one(RowList).selected_id
+        return None if step_id is None else self.run.playbook.step(step_id)
+
+    def select_step(self, step_id: str) -> None:
+        self.query_one(RowList).select_id(step_id)
 
     def advance(self) -> None:
         """Move the cursor on after a step was answered (checklist rhythm)."""
+        self.query_one(RowList).action_cursor_down()
+
+    def action_cursor_down(self) -> None:
+        self.query_one(RowList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(RowList).action_cursor_up()
 
     def bar_left(self) -> Text:
         assert self.phase_id is not None
@@ -181,12 +195,6 @@ class StepScreen(RunScreen):
         return linear[index + 1] if index + 1 < len(linear) else None
 
     # -- intents -----------------------------------------------------------------------------
-    def action_cursor_down(self) -> None:
-        """j: like down in the step list."""
-
-    def action_cursor_up(self) -> None:
-        """k: like up in the step list."""
-
     def action_overview(self) -> None:
         self.wizard.show_overview()
 
@@ -212,51 +220,58 @@ class StepScreen(RunScreen):
         elif spec.kind == StepKind.DECISION:
             self.wizard.open_phase("golive")
 
+    def ask(
+        self,
+        prompt: TextPrompt | ChoicePrompt,
+        then: Callable[[str], bool],
+        *,
+        advance: bool = False,
+    ) -> None:
+        """Open a prompt; with an answer (not escape), call the intent `then`.
+
+        `advance`: move the cursor on when the intent was accepted (checklist rhythm).
+        """
+
+        def answered(answer: str | None) -> None:
+            if answer is not None and then(answer) and advance:
+                self.advance()
+
+        self.app.push_screen(prompt, answered)
+
     def action_tick(self) -> None:
         spec = self.selected_spec()
         if spec is None:
             return
         if spec.kind != StepKind.MANUAL:
-            self.action_run_step()
+            self.action_run_step()  # sign-offs and inputs: "tick" means answer it
             return
+        tick = partial(self.wizard.act, self.engine.tick, spec.id, passed=True)
         if spec.url_to_open:
             # Browser checks keep what the operator saw: an optional note (enter skips it).
-            self.app.push_screen(
-                TextPrompt(
-                    f"Passed: {spec.title}",
-                    "A note on what you saw (optional; enter to skip).",
-                    required=False,
-                ),
-                lambda note: self._ticked(spec, True, note),
+            prompt = TextPrompt(
+                f"Passed: {spec.title}",
+                "A note on what you saw (optional; enter to skip).",
+                required=False,
             )
-            return
-        self._ticked(spec, True, "")
+            self.ask(prompt, lambda note: tick(note=note), advance=True)
+        elif tick(note=""):
+            self.advance()
 
     def action_fail(self) -> None:
         spec = self.selected_spec()
-        if spec is None:
-            return
-        self.app.push_screen(
-            TextPrompt(f"Failed: {spec.title}", "What is wrong? (kept in the log)"),
-            lambda note: self._ticked(spec, False, note),
-        )
-
-    def _ticked(self, spec: StepSpec, passed: bool, note: str | None) -> None:
-        if note is None:
-            return
-        if self.wizard.act(self.engine.tick, spec.id, passed=passed, note=note) and passed:
-            self.advance()
+        if spec is not None:
+            self.ask(
+                TextPrompt(f"Failed: {spec.title}", "What is wrong? (kept in the log)"),
+                lambda note: self.wizard.act(self.engine.tick, spec.id, passed=False, note=note),
+            )
 
     def action_skip(self) -> None:
         spec = self.selected_spec()
-        if spec is None:
-            return
-        self.app.push_screen(
-            TextPrompt(f"Skip: {spec.title}", "Why is it skipped? (kept in the log)"),
-            lambda reason: (
-                reason is not None and self.wizard.act(self.engine.skip, spec.id, reason)
-            ),
-        )
+        if spec is not None:
+            self.ask(
+                TextPrompt(f"Skip: {spec.title}", "Why is it skipped? (kept in the log)"),
+                partial(self.wizard.act, self.engine.skip, spec.id),
+            )
 
     def action_retry(self) -> None:
         spec = self.selected_spec()
@@ -267,52 +282,36 @@ class StepScreen(RunScreen):
         spec = self.selected_spec()
         if spec is None:
             return
-        self.app.push_screen(
-            TextPrompt(
-                f"Override: {spec.title}",
-                f"It {self.run.status(spec.id)}: {self.run.results[spec.id].detail}\n"
-                "Why is it safe to go on? (kept in the log)",
-            ),
-            lambda reason: (
-                reason is not None and self.wizard.act(self.engine.override_step, spec.id, reason)
-            ),
+        result = self.run.results[spec.id]
+        prompt = TextPrompt(
+            f"Override: {spec.title}",
+            f"It {result.status}: {result.detail}\nWhy is it safe to go on? (kept in the log)",
         )
+        self.ask(prompt, partial(self.wizard.act, self.engine.override_step, spec.id))
 
     def action_override_gate(self) -> None:
         assert self.phase_id is not None
         phase = self.run.playbook.phase(self.phase_id)
-        self.app.push_screen(
-            TextPrompt(
-                f"Override the gate of {phase.title}",
-                "Steps are still open. Why is it safe to go on? (kept in the log)",
-            ),
-            lambda reason: (
-                reason is not None and self.wizard.act(self.engine.override_gate, phase.id, reason)
-            ),
+        prompt = TextPrompt(
+            f"Override the gate of {phase.title}",
+            "Steps are still open. Why is it safe to go on? (kept in the log)",
         )
+        self.ask(prompt, partial(self.wizard.act, self.engine.override_gate, phase.id))
 
     def _ask_signoff(self, spec: StepSpec) -> None:
-        self.app.push_screen(
-            TextPrompt(f"Sign-off: {spec.role}", f"{spec.title}: name of the {spec.role}."),
-            lambda name: (
-                name is not None
-                and self.wizard.act(self.engine.sign_off, spec.id, name)
-                and self.advance()
-            ),
-        )
+        prompt = TextPrompt(f"Sign-off: {spec.role}", f"{spec.title}: name of the {spec.role}.")
+        self.ask(prompt, partial(self.wizard.act, self.engine.sign_off, spec.id), advance=True)
 
     def _ask_input(self, spec: StepSpec) -> None:
-        def done(value: str | None) -> None:
-            if value is not None and self.wizard.act(self.engine.record_input, spec.id, value):
-                self.advance()
-
+        record = partial(self.wizard.act, self.engine.record_input, spec.id)
         if spec.choices:
-            self.app.push_screen(ChoicePrompt(spec.title, spec.choices, spec.prompt or ""), done)
+            self.ask(
+                ChoicePrompt(spec.title, spec.choices, spec.prompt or ""), record, advance=True
+            )
         else:
             current = self.run.results[spec.id].value
-            self.app.push_screen(
-                TextPrompt(spec.title, spec.prompt or "", value=str(current or "")), done
-            )
+            prompt = TextPrompt(spec.title, spec.prompt or "", value=str(current or ""))
+            self.ask(prompt, record, advance=True)
 
 
 def step_why_not(run: Run, spec: StepSpec, action: str) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -108,21 +110,25 @@ class GoLiveScreen(RunScreen):
         """Decision, then who authorizes it, then when it takes effect."""
 
         def chosen(decision: str | None) -> None:
-            if decision is None:
-                return
-            self.app.push_screen(
-                TextPrompt(f"{decision}: authorized by", "Name of who authorizes the decision."),
-                lambda name: name is not None and self._ask_effective(decision, name),
-            )
+            if decision is not None:
+                prompt = TextPrompt(f"{decision}: authorized by", "Who authorizes the decision?")
+                self.app.push_screen(prompt, partial(self._ask_effective, decision))
 
         self.app.push_screen(ChoicePrompt("Production deployment status", list(DECISIONS)), chosen)
 
-    def _ask_effective(self, decision: str, name: str) -> None:
+    def _ask_effective(self, decision: str, name: str | None) -> None:
+        if name is None:
+            return
         now = self.wizard.clock().astimezone().isoformat("T", "minutes")
-        self.app.push_screen(
-            TextPrompt("Effective date/time", "When it takes effect.", value=now, required=False),
-            lambda effective: effective is not None and self.decide(decision, name, effective),
+
+        def effective(at: str | None) -> None:
+            if at is not None:
+                self.decide(decision, name, at)
+
+        prompt = TextPrompt(
+            "Effective date/time", "When it takes effect.", value=now, required=False
         )
+        self.app.push_screen(prompt, effective)
 
     def decide(self, decision: str, name: str, effective: str) -> None:
         try:

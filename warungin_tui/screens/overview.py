@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -83,7 +84,7 @@ class OverviewScreen(RunScreen):
             self.refresh_all()
 
     # -- rendering ---------------------------------------------------------------------------
-    def row_for(self, phase_id: str):  # noqa: ANN201 - a Rich table
+    def row_for(self, phase_id: str) -> Table:
         run = self.run
         phase = run.playbook.phase(phase_id)
         status = run.phase_status(phase_id)

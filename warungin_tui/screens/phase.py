@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
 
-from warungin_tui.playbook import StepKind, StepSpec
+from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
@@ -98,27 +99,11 @@ class PhaseScreen(StepScreen):
             self.wizard.run_all(self.phase.id, auto=True)
 
     @property
-    def phase(self):  # noqa: ANN201 - PhaseSpec
+    def phase(self) -> PhaseSpec:
         assert self.phase_id is not None
         return self.run.playbook.phase(self.phase_id)
 
     # -- selection ---------------------------------------------------------------------------
-    def selected_spec(self) -> StepSpec | None:
-        step_id = self.query_one(RowList).selected_id
-        return None if step_id is None else self.run.playbook.step(step_id)
-
-    def select_step(self, step_id: str) -> None:
-        self.query_one(RowList).select_id(step_id)
-
-    def advance(self) -> None:
-        self.query_one(RowList).action_cursor_down()
-
-    def action_cursor_down(self) -> None:
-        self.query_one(RowList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(RowList).action_cursor_up()
-
     def action_run_all(self) -> None:
         self.following = True
         super().action_run_all()
@@ -132,7 +117,7 @@ class PhaseScreen(StepScreen):
         self.refresh_bindings()
 
     # -- rows --------------------------------------------------------------------------------
-    def row_for(self, spec: StepSpec):  # noqa: ANN201 - a Rich table
+    def row_for(self, spec: StepSpec) -> Table:
         result = self.run.results[spec.id]
         icon, state, style = step_state_text(spec, result, self.wizard.clock(), self._frame)
         extra = measured_text(self.run, spec) if spec.measured_by else ""

@@ -149,22 +149,6 @@ class ReportScreen(StepScreen):
         report = verification_report(self.run, self.engine.values())
         self.query_one("#report-text", Static).update(report)
 
-    def selected_spec(self) -> StepSpec | None:
-        step_id = self.query_one(RowList).selected_id
-        return None if step_id is None else self.run.playbook.step(step_id)
-
-    def select_step(self, step_id: str) -> None:
-        self.query_one(RowList).select_id(step_id)
-
-    def advance(self) -> None:
-        self.query_one(RowList).action_cursor_down()
-
-    def action_cursor_down(self) -> None:
-        self.query_one(RowList).action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.query_one(RowList).action_cursor_up()
-
     @on(OptionList.OptionHighlighted)
     def _moved(self) -> None:
         self.refresh_item()

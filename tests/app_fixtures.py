@@ -1,6 +1,8 @@
 """A scripted Warungin target for UI tests: FakeRemote rules for a healthy run and mocked HTTP.
 
-Also runnable for a manual look in a terminal: `python -m tests.app_fixtures [DIR]`.
+Also runnable for a manual look in a terminal (e.g. tmux at 80x24):
+`python -m tests.app_fixtures [DIR] [--slow] [--drop]` (--slow: output trickles in so running
+steps can be watched; --drop: the connection drops during `docker info`).
 """
 
 from __future__ import annotations

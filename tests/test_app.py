@@ -258,7 +258,6 @@ async def test_changed_host_key_is_refused_with_an_explanation(tmp_path: Path) -
 async def test_resume_is_offered_for_an_unfinished_run(tmp_path: Path) -> None:
     app, remote = make_app(tmp_path)
     old = Engine.start_new(app.config, tmp_path / "journals", operator="Night Shift")
-    old.engine_run_id = old.run.run_id  # type: ignore[attr-defined]
     old.record({"type": "step_started", "step": "pre.server_accessible", "kind": "ssh"})
     old.journal.close()  # type: ignore[union-attr]
     async with app.run_test(size=SIZE) as pilot:
@@ -535,12 +534,37 @@ async def test_help_lists_every_key_of_the_contract(tmp_path: Path) -> None:
         await on_screen(pilot, "help")
 
 
-async def test_every_binding_has_description_tooltip_and_id(tmp_path: Path) -> None:
-    from warungin_tui.screens.golive import GoLiveScreen
-    from warungin_tui.screens.overview import OverviewScreen
-    from warungin_tui.screens.phase import PhaseScreen
+async def test_every_binding_has_description_tooltip_and_id() -> None:
+    from warungin_tui.screens import (
+        base,
+        confirm,
+        golive,
+        help,
+        hostkey,
+        overview,
+        phase,
+        prompt,
+        report,
+        start,
+    )
 
-    for owner in (WarunginApp, OverviewScreen, PhaseScreen, GoLiveScreen, RowList):
+    owners = [
+        WarunginApp,
+        RowList,
+        base.RunScreen,
+        overview.OverviewScreen,
+        phase.PhaseScreen,
+        report.ReportScreen,
+        golive.GoLiveScreen,
+        start.StartScreen,
+        help.HelpScreen,
+        confirm.ConfirmScreen,
+        prompt.TextPrompt,
+        prompt.ChoicePrompt,
+        hostkey.HostKeyScreen,
+        hostkey.HostKeyChangedScreen,
+    ]
+    for owner in owners:
         for binding in owner.BINDINGS:
             assert binding.description and binding.tooltip and binding.id, (owner, binding)
 

@@ -160,6 +160,8 @@ class WarunginApp(RunIntents, App[int]):
             self.prepare_engine(engine)
         self.engine = engine
         self._unsubscribe = engine.subscribe(self._on_record)
+        while self.screen is not start:  # e.g. help opened while connecting
+            self.pop_screen()
         self.switch_screen(OverviewScreen())
 
     def get_screen_of(self, kind: type[StartScreen]) -> StartScreen:
@@ -303,7 +305,8 @@ class WarunginApp(RunIntents, App[int]):
             except (Exception, asyncio.CancelledError):  # noqa: BLE001 - cancelled is expected
                 pass
         await self._close()
-        self.exit(self.exit_code())
+        code = self.exit_code()
+        self.exit(code, return_code=code)
 
     def exit_code(self) -> int:
         if self.engine is None:

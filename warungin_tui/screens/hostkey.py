@@ -53,7 +53,7 @@ class HostKeyScreen(ModalScreen[bool]):
         body.append(f"{error.fingerprint}\n\n", style="bold yellow")
         body.append(
             "Compare it with the fingerprint the server's admin gave you (on the server: "
-            "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub). Accepting adds it to "
+            "ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub). Accepting adds it to "
             "known_hosts; later connections are checked against it."
         )
         with Vertical(classes="dialog"):

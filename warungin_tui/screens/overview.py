@@ -40,6 +40,13 @@ class OverviewScreen(RunScreen):
             id="warungin.overview.open",
         ),
         Binding(
+            "e",
+            "app.export",
+            "Export",
+            tooltip="Write the Markdown and JSON deployment log now",
+            id="warungin.overview.export",
+        ),
+        Binding(
             "n",
             "next_phase",
             "Current phase",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
@@ -27,6 +28,17 @@ if TYPE_CHECKING:
 
 class StartScreen(Screen[None]):
     """Confirm the operator's name, then connect (in a worker, run by the app)."""
+
+    BINDINGS = [
+        # Typing goes into the name field, so `q` cannot quit here: show ctrl+q instead.
+        Binding(
+            "ctrl+q",
+            "app.quit",
+            "Quit",
+            tooltip="Quit (no run started yet)",
+            id="warungin.start.quit",
+        ),
+    ]
 
     def __init__(
         self,

@@ -103,7 +103,16 @@ class StepScreen(RunScreen):
         self.query_one(RowList).select_id(step_id)
 
     def advance(self) -> None:
-        """Move the cursor on after a step was answered (checklist rhythm)."""
+        """After an answer, jump to the next step that still needs one (checklist rhythm):
+        rows already passed by automation are skipped, so `space` keeps ticking."""
+        assert self.phase_id is not None
+        steps = [s.id for s in self.run.playbook.phase(self.phase_id).steps]
+        current = self.query_one(RowList).selected_id
+        start = steps.index(current) + 1 if current in steps else 0
+        for step_id in steps[start:] + steps[:start]:
+            if self.run.status(step_id) not in GATE_OK:
+                self.select_step(step_id)
+                return
         self.query_one(RowList).action_cursor_down()
 
     def action_cursor_down(self) -> None:

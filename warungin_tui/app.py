@@ -7,6 +7,7 @@ records into typed messages for the screens. Screens render run state and send i
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -102,7 +103,28 @@ class WarunginApp(RunIntents, App[int]):
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- start -------------------------------------------------------------------------------
+    HANGUP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+
+    def _exit_on_hangup(self) -> None:
+        """A dropped SSH session (SIGHUP) or a kill (SIGTERM) exits like `q`: workers are
+        cancelled, the running step is journaled as interrupted, the demo target is stopped."""
+        loop = asyncio.get_running_loop()
+        for sig in self.HANGUP_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.exit)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not on the main thread, or a platform without the signal
+
+    def _forget_hangup(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self.HANGUP_SIGNALS:
+            try:
+                loop.remove_signal_handler(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
     def on_mount(self) -> None:
+        self._exit_on_hangup()
         unfinished = find_unfinished_run(self.journal_dir, self.config.target.label)
         run = None
         if unfinished is not None:
@@ -327,6 +349,7 @@ class WarunginApp(RunIntents, App[int]):
                 pass
 
     async def on_unmount(self) -> None:
+        self._forget_hangup()
         await self._close()
 
     # -- worker failures: one handler --------------------------------------------------------

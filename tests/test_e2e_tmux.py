@@ -1,0 +1,226 @@
+"""End to end: the installed `warungin-tui` in tmux at 80x24, driven with keys only."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import wait_until
+from tests.tmux_driver import TmuxScreen
+from warungin_tui.config import load_config
+from warungin_tui.journal import read_journal, verify_journal
+from warungin_tui.playbook import build_playbook
+from warungin_tui.run import GATE_OK, StepStatus, rebuild_run
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux"),
+]
+PROMPT = "enter = accept"
+CHOICE = "enter = choose"
+CONFIRM = "y = yes"
+
+
+def console_script() -> str:
+    found = shutil.which("warungin-tui") or str(Path(sys.executable).parent / "warungin-tui")
+    if not Path(found).exists():
+        pytest.skip("the console script is not installed (pip install -e .)")
+    return found
+
+
+def private_env(tmp_path: Path) -> dict[str, str]:
+    """The demo writes under TMPDIR; user folders point into the test's own tmp_path."""
+    return {
+        "TMPDIR": str(tmp_path),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "TERM": "xterm-256color",
+        "PATH": os.environ["PATH"],
+        "WARUNGIN_TUI_CONFIG": "",
+    }
+
+
+@pytest.fixture
+def screens(tmp_path: Path) -> Iterator[list[TmuxScreen]]:
+    opened: list[TmuxScreen] = []
+    yield opened
+    for screen in opened:
+        screen.close()
+
+
+def answer_everything(screen: TmuxScreen, done: str, *, limit: int = 80) -> None:
+    """Tick, sign and answer until the phase header shows `done` (e.g. "22/22").
+
+    After every key the next action waits for the screen to change, so typed names never land
+    on the phase screen (where their letters would be commands)."""
+    for _ in range(limit):
+        text = screen.wait_for(lambda s: "⠋" not in s.splitlines()[0], timeout=30)
+        first = text.splitlines()[0]
+        if done in first and PROMPT not in text and CHOICE not in text:
+            return
+        if PROMPT in text:
+            screen.type("Rehearsal Person")
+            screen.keys("Enter")
+            screen.wait_for(lambda s: PROMPT not in s)
+        elif CHOICE in text:
+            screen.keys("Enter")
+            screen.wait_for(lambda s: CHOICE not in s)
+        elif CONFIRM in text:
+            screen.keys("y")
+            screen.wait_for(lambda s: CONFIRM not in s)
+        else:
+            screen.keys("Space")
+            screen.wait_for(lambda s, before=text: s != before, timeout=10)
+    raise AssertionError(f"phase never reached {done}:\n{screen.text()}")
+
+
+def run_automated_phase(screen: TmuxScreen, title: str, done: str, timeout: float = 90) -> str:
+    screen.keys("n")
+    screen.wait_for(re.escape(title))
+    screen.keys("a")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = screen.text()
+        if CONFIRM in text:
+            screen.keys("y")
+        elif done in text.splitlines()[0]:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{title} never reached {done}:\n{screen.text()}")
+
+
+def start_and_open_checklist(screen: TmuxScreen, *, resume: bool = False) -> None:
+    screen.wait_for("enter = connect", timeout=60)
+    screen.keys("Enter")
+    screen.wait_for("Overview")
+    screen.keys("Enter")
+    screen.wait_for("Pre-deployment checklist")
+
+
+def test_demo_to_the_verification_report_with_keys_only(tmp_path: Path, screens) -> None:
+    screen = TmuxScreen([console_script(), "demo"], env=private_env(tmp_path), cwd=tmp_path)
+    screens.append(screen)
+    start_and_open_checklist(screen)
+    screen.wait_for("6/22", timeout=60)  # the infrastructure probes ran by themselves
+    answer_everything(screen, "22/22")
+    run_automated_phase(screen, "Phase 1: Pre-deployment", "5/5")
+    phase2 = run_automated_phase(screen, "Phase 2: Code deployment", "11/11")
+    assert "✔ Step 2.2 Build new images" in phase2
+    run_automated_phase(screen, "Phase 3: Post-deployment verification", "6/6")
+    screen.keys("n")
+    screen.wait_for("Production smoke test")
+    assert "measured" in screen.text()  # Test 1 shows the measured load time
+    answer_everything(screen, "5/5")
+    screen.keys("n")
+    report = screen.wait_for("PRODUCTION VERIFICATION REPORT")
+    assert "Service Status" in report
+    assert report.count("UP & HEALTHY") >= 4
+    assert "Backend health endpoint: 200 OK" in report
+    screen.keys("Escape")
+    overview = screen.wait_for("Overview")
+    for title in [
+        "Phase 1: Pre-deployment",
+        "Phase 2: Code deployment",
+        "Phase 3: Post-deployment verification",
+        "Production smoke test",
+    ]:
+        assert re.search(rf"✔ {re.escape(title)}\s+passed", overview), overview
+    screen.keys("q")
+    screen.wait_for(CONFIRM)
+    screen.keys("y")
+    screen.wait_for("EXITED-0", timeout=30)
+
+
+def test_sigkill_in_phase_2_then_resume_keeps_every_tick(tmp_path: Path, screens) -> None:
+    """The target runs in its own process (`demo --serve`); the wizard is killed and restarted."""
+    env = private_env(tmp_path)
+    serve = subprocess.Popen(
+        [console_script(), "demo", "--serve", "--scenario", "healthy"],
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        config_path = None
+        while config_path is None:
+            line = serve.stdout.readline()
+            assert line, "demo --serve ended early"
+            if line.startswith("config: "):
+                config_path = Path(line.removeprefix("config: ").strip())
+        config = load_config(config_path)
+        wizard = [console_script(), "--config", str(config_path)]
+
+        first = TmuxScreen(wizard, env=env, cwd=tmp_path)
+        screens.append(first)
+        start_and_open_checklist(first)
+        first.wait_for("6/22", timeout=60)
+        answer_everything(first, "22/22")
+        run_automated_phase(first, "Phase 1: Pre-deployment", "5/5")
+        first.keys("n")
+        first.wait_for("Phase 2: Code deployment")
+        first.keys("a")
+        first.wait_for(r"Build new images\s+running", timeout=60)
+        os.kill(first.pid(), signal.SIGKILL)
+        first.wait_for("EXITED-137")
+
+        (journal,) = Path(config.archive.journal_dir or "").glob("run-*.jsonl")
+        before = rebuild_run(build_playbook(config), read_journal(journal))
+        ticked = {
+            sid: r.status
+            for sid, r in before.results.items()
+            if r.status in GATE_OK and not sid.startswith("phase2")
+        }
+        assert len(ticked) >= 27  # 22 checklist items + 5 steps of Phase 1
+        assert before.results["phase2.build"].status == StepStatus.RUNNING
+
+        second = TmuxScreen(wizard, env=env, cwd=tmp_path)
+        screens.append(second)
+        start = second.wait_for("unfinished run", timeout=60)
+        assert "resume" in start.lower()
+        second.keys("Enter")
+        overview = second.wait_for("Overview")
+        assert re.search(r"✔ Pre-deployment checklist\s+passed\s+22/22", overview), overview
+        assert re.search(r"✔ Phase 1: Pre-deployment\s+passed\s+5/5", overview), overview
+        assert re.search(r"Phase 2: Code deployment\s+failed", overview), overview
+
+        after = rebuild_run(build_playbook(config), read_journal(journal))
+        for step_id, status in ticked.items():
+            assert after.results[step_id].status == status, step_id
+            assert after.results[step_id].by == before.results[step_id].by
+        build = after.results["phase2.build"]
+        assert build.status == StepStatus.INTERRUPTED and "outcome" in build.detail
+        assert verify_journal(journal).ok
+        second.keys("q")
+        second.wait_for(CONFIRM)
+        second.keys("y")
+        second.wait_for(r"EXITED-\d+", timeout=30)
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=30)
+    wait_until(lambda: serve.poll() is not None)
+
+
+def test_a_dropped_terminal_stops_the_demo_and_its_target(tmp_path: Path, screens) -> None:
+    """The on-call's SSH session drops (SIGHUP): nothing the demo started may live on."""
+    from tests.conftest import processes_mentioning
+
+    screen = TmuxScreen([console_script(), "demo"], env=private_env(tmp_path), cwd=tmp_path)
+    screens.append(screen)
+    screen.wait_for("enter = connect", timeout=60)
+    assert processes_mentioning(str(tmp_path / "warungin-")), "the target should be running"
+    screen.close()  # kills the tmux server: the demo receives SIGHUP
+    wait_until(lambda: not processes_mentioning(str(tmp_path)), timeout=20)
+    assert not list(tmp_path.glob("warungin-*")), "the temporary target folder is removed"

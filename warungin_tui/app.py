@@ -7,7 +7,10 @@ records into typed messages for the screens. Screens render run state and send i
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -86,6 +89,8 @@ class WarunginApp(RunIntents, App[int]):
         self.remote: Any = None
         self.progress: dict[str, dict[str, Any]] = {}
         self.refused = False
+        self.emergency_cleanups: list[Callable[[], None]] = []
+        """Synchronous cleanups run if a hangup's graceful exit hangs (the demo's target)."""
         self._unsubscribe: Callable[[], None] | None = None
         self._quitting = False
         self._autoran: set[str] = set()
@@ -111,9 +116,18 @@ class WarunginApp(RunIntents, App[int]):
         loop = asyncio.get_running_loop()
         for sig in self.HANGUP_SIGNALS:
             try:
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self._on_hangup)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not on the main thread, or a platform without the signal
+
+    def _on_hangup(self) -> None:
+        self.exit(EXIT_OK)
+        # Textual's shutdown can block forever writing to a terminal that is gone (seen here with
+        # tmux kill-server): a watchdog makes sure the process ends, after the last-resort cleanups.
+        watchdog = threading.Thread(
+            target=_exit_after, args=(HANGUP_GRACE_S, list(self.emergency_cleanups)), daemon=True
+        )
+        watchdog.start()
 
     def _forget_hangup(self) -> None:
         loop = asyncio.get_running_loop()
@@ -375,6 +389,21 @@ class WarunginApp(RunIntents, App[int]):
         elif event.state == WorkerState.CANCELLED and worker.group == STEP_GROUP:
             if not self._quitting:
                 self.notify("Stopped; the step is recorded as interrupted.", severity="warning")
+
+
+HANGUP_GRACE_S = 5.0
+EXIT_HANGUP = 129
+
+
+def _exit_after(grace_s: float, cleanups: list[Callable[[], None]]) -> None:
+    """Watchdog thread: if the graceful exit has not ended the process, clean up and leave."""
+    time.sleep(grace_s)
+    for cleanup in cleanups:
+        try:
+            cleanup()
+        except Exception:  # noqa: BLE001 - the next cleanup must still run
+            pass
+    os._exit(EXIT_HANGUP)
 
 
 def run_wizard(config: Config, config_path: Path, *, journal_dir: Path | None = None) -> int:

@@ -41,6 +41,7 @@ async def _wizard(scenario: str, transport: Literal["asyncssh", "openssh"]) -> i
 
         # The in-process SSH server shares this event loop with the wizard.
         app = WarunginApp(config, target.config_path, journal_dir=journal_dir(config))
+        app.emergency_cleanups.append(target.kill_now)
         await app.run_async()
         return app.return_code or 0
 

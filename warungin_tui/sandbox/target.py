@@ -135,6 +135,22 @@ class RehearsalTarget:
                 if self._made_root:
                     shutil.rmtree(self.root, ignore_errors=True)
 
+    def kill_now(self) -> None:
+        """Synchronous last-resort cleanup (a hung process about to `os._exit`): kill every
+        command and server this target started and remove its folder."""
+        server = self.server
+        try:
+            if isinstance(server, InProcessSSHServer):
+                server.kill_now()
+            elif server is not None:
+                server.stop()
+        finally:
+            try:
+                self.host.stop_all()
+            finally:
+                if self._made_root:
+                    shutil.rmtree(self.root, ignore_errors=True)
+
     def config(self) -> dict[str, Any]:
         """The config as a dict, in the project's config.toml format."""
         server, host = self.server, self.host

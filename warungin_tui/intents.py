@@ -170,9 +170,33 @@ class RunIntents(_Base):
             severity="error",
             timeout=12,
         )
+        self._offer_rollback(spec, detail)
+
+    def _offer_rollback(self, spec: StepSpec, detail: str) -> None:
+        """A gate failed after the backup exists: offer the rollback at once (seed: CRITICAL
+        ISSUES RESPONSE); `n` keeps the operator in charge (retry, override, investigate)."""
+        engine = self.require_engine()
+        phase = engine.run.playbook.phase_of(spec.id)
+        if phase.procedure or not engine.run.rollback_available:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_rollback(confirmed=True)
+
+        self.push_screen(
+            ConfirmScreen(
+                f"{phase.title} failed. Roll back now?",
+                f"{spec.title}: {detail}\n\ny starts the rollback (asks why, then restores the "
+                "pre-deployment version); n keeps this deployment to retry (r) or override (o).",
+                danger=True,
+            ),
+            answered,
+        )
 
     # -- rollback ----------------------------------------------------------------------------
-    def start_rollback(self) -> None:
+    def start_rollback(self, *, confirmed: bool = False) -> None:
+        """`confirmed`: the operator already said yes (the automatic offer after a failure)."""
         engine = self.require_engine()
         if self._refuse_if_busy():
             return
@@ -184,13 +208,16 @@ class RunIntents(_Base):
             self.open_phase("rollback", follow=True)
             self._rollback_worker(reason)
 
-        def confirmed(yes: bool | None) -> None:
+        def ask_reason(yes: bool | None) -> None:
             if yes:
                 self.push_screen(
                     TextPrompt("Why roll back?", "Kept in the log and the incident report."),
                     reason_given,
                 )
 
+        if confirmed:
+            ask_reason(True)
+            return
         self.push_screen(
             ConfirmScreen(
                 "Roll back to the pre-deployment version?",
@@ -199,7 +226,7 @@ class RunIntents(_Base):
                 "ask again before they run.",
                 danger=True,
             ),
-            confirmed,
+            ask_reason,
         )
 
     # -- notification messages ---------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Pilot at 80x24 against the real rehearsal target (OpenSSH, real HTTP): keys only, state."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from textual.pilot import Pilot
+
+from tests.test_app import on_screen, until
+from warungin_tui.app import WarunginApp
+from warungin_tui.config import archive_dir, journal_dir, load_config
+from warungin_tui.journal import verify_journal
+from warungin_tui.run import GATE_OK, PhaseStatus, StepStatus
+from warungin_tui.sandbox.target import RehearsalTarget
+
+pytestmark = pytest.mark.sshd
+SIZE = (80, 24)
+
+
+@asynccontextmanager
+async def rehearsal_app(
+    scenario: str, tmp_path: Path
+) -> AsyncIterator[tuple[WarunginApp, RehearsalTarget]]:
+    async with RehearsalTarget(scenario, root=tmp_path / "target", transport="openssh") as target:
+        config = load_config(target.config_path)
+        yield WarunginApp(config, target.config_path, journal_dir=journal_dir(config)), target
+
+
+def engine(app: WarunginApp):
+    assert app.engine is not None
+    return app.engine
+
+
+async def answer_dialogs_and_tick(pilot: Pilot, phase_id: str, limit: int = 80) -> None:
+    """Space through a phase; sign, type or choose when a dialog asks (keys only)."""
+    app = pilot.app
+    for _ in range(limit):
+        run = engine(app).run
+        if run.gate_holds(phase_id) and app.screen.name not in ("prompt", "choice", "confirm"):
+            return
+        name = app.screen.name
+        if name == "prompt":
+            await pilot.press(*"Rehearsal Person", "enter")
+        elif name == "choice":
+            await pilot.press("enter")
+        elif name == "confirm":
+            await pilot.press("y")
+        else:
+            await pilot.press("space")
+        await pilot.pause()
+    raise AssertionError(f"{phase_id} never passed: {run.phase_status(phase_id)}")
+
+
+async def run_phase(pilot: Pilot, phase_id: str, timeout: float = 90) -> None:
+    """`n` to the phase, `a` to run it, `y` to each destructive confirmation."""
+    app = pilot.app
+    await pilot.press("n")
+    await on_screen(pilot, f"phase-{phase_id}")
+    await pilot.press("a")
+
+    def done_or_confirm() -> bool:
+        return engine(app).run.gate_holds(phase_id) or app.screen.name == "confirm"
+
+    while not engine(app).run.gate_holds(phase_id):
+        await until(pilot, done_or_confirm, timeout)
+        if app.screen.name == "confirm":
+            await pilot.press("y")
+            await until(pilot, lambda: app.screen.name != "confirm")
+
+
+async def start(pilot: Pilot) -> None:
+    await on_screen(pilot, "start", timeout=30)
+    await pilot.press("enter")
+    await on_screen(pilot, "overview", timeout=30)
+
+
+async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Path) -> None:
+    async with rehearsal_app("healthy", tmp_path) as (app, _target):
+        async with app.run_test(size=SIZE) as pilot:
+            await start(pilot)
+            await pilot.press("enter")
+            await on_screen(pilot, "phase-pre")
+            run = engine(app).run
+            infra = [s.id for s in run.playbook.phase("pre").steps if s.automated]
+            await until(pilot, lambda: all(run.status(s) == StepStatus.PASSED for s in infra), 60)
+            await answer_dialogs_and_tick(pilot, "pre")
+            assert run.results["pre.qa_signoff"].value["name"] == "Rehearsal Person"
+
+            await run_phase(pilot, "phase1")
+            assert run.values["active_sessions"] == 0
+            assert "Warungin POS is being updated" in run.results["phase1.notify"].value["body"]
+            await run_phase(pilot, "phase2")
+            assert run.values["services_summary"] == "8/8"
+            await run_phase(pilot, "phase3")
+            assert run.results["phase3.health"].status == StepStatus.PASSED
+
+            await pilot.press("n")
+            await on_screen(pilot, "phase-smoke")
+            await answer_dialogs_and_tick(pilot, "smoke")
+            await pilot.press("n")
+            await on_screen(pilot, "phase-report")
+            await answer_dialogs_and_tick(pilot, "report")
+            for phase in ["pre", "phase1", "phase2", "phase3", "smoke", "report"]:
+                assert run.phase_status(phase) == PhaseStatus.PASSED, phase
+            assert run.values["api_response_ms"] > 0
+            app.save_screenshot(str(tmp_path / "report.svg"))
+            shown = (tmp_path / "report.svg").read_text().replace("&#160;", " ")
+            assert "PRODUCTION VERIFICATION REPORT" in shown
+
+            await pilot.press("escape")
+            await on_screen(pilot, "overview")
+            await pilot.press("e")
+            await until(pilot, lambda: len(run.exports) == 2)
+            for path in map(Path, run.exports):
+                assert stat.S_IMODE(path.stat().st_mode) == 0o600
+                assert path.parent == archive_dir(engine(app).config)
+            assert verify_journal(engine(app).journal.path).ok
+
+
+async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Path) -> None:
+    async with rehearsal_app("wrong-version", tmp_path) as (app, target):
+        async with app.run_test(size=SIZE) as pilot:
+            await start(pilot)
+            await pilot.press("enter")
+            await on_screen(pilot, "phase-pre")
+            run = engine(app).run
+            await until(pilot, lambda: run.status("pre.backup_tested") in GATE_OK, 60)
+            await answer_dialogs_and_tick(pilot, "pre")
+            await run_phase(pilot, "phase1")
+            await run_phase(pilot, "phase2")
+            await pilot.press("n")
+            await on_screen(pilot, "phase-phase3")
+            await pilot.press("a")
+            # the health check fails on the version: the rollback is offered at once
+            await until(pilot, lambda: app.screen.name == "confirm", 60)
+            assert run.status("phase3.health") == StepStatus.FAILED
+            await pilot.press("y")
+            await on_screen(pilot, "prompt")
+            await pilot.press(*"health reports 1.0.0", "enter")
+            confirmations = 0
+            while not (run.rollbacks and "ok" in run.rollbacks[-1]):
+                # the destructive rollback steps (stop, restore) each ask before they run
+                await until(
+                    pilot,
+                    lambda: app.screen.name == "confirm" or "ok" in run.rollbacks[-1],
+                    120,
+                )
+                if app.screen.name == "confirm":
+                    confirmations += 1
+                    await pilot.press("y")
+                    await until(pilot, lambda: app.screen.name != "confirm")
+            assert confirmations == 2
+            assert run.rollbacks[-1]["ok"] is True, run.rollbacks[-1]
+            assert run.rollbacks[-1]["reason"] == "health reports 1.0.0"
+            health = httpx.get(f"{target.host.api_url}/api/health", timeout=10).json()
+            assert health == {**health, "status": "ok", "version": "1.0.0"}

@@ -114,11 +114,45 @@ async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Pa
 
             await pilot.press("escape")
             await on_screen(pilot, "overview")
-            await pilot.press("e")
+            await pilot.press("e")  # export at any time
             await until(pilot, lambda: len(run.exports) == 2)
             for path in map(Path, run.exports):
                 assert stat.S_IMODE(path.stat().st_mode) == 0o600
                 assert path.parent == archive_dir(engine(app).config)
+
+            # completion: handoff ticks and the three sign-offs
+            await pilot.press("n")
+            await on_screen(pilot, "phase-completion")
+            await answer_dialogs_and_tick(pilot, "completion")
+            assert run.results["completion.ops_lead"].value["role"] == "Ops Lead"
+            # monitoring: the automated rounds, then the 24-hour sign-off answers
+            await pilot.press("n")
+            await on_screen(pilot, "phase-monitoring")
+            await pilot.press("a")
+            checks = [s.id for s in run.playbook.phase("monitoring").steps if s.automated]
+            await until(pilot, lambda: all(run.status(s) in GATE_OK for s in checks), 60)
+            await answer_dialogs_and_tick(pilot, "monitoring")
+            assert run.results["monitoring.performance"].value == "GOOD"
+            # go-live: decision, who, when; then finish, which exports again
+            await pilot.press("n")
+            await on_screen(pilot, "phase-golive")
+            await pilot.press("enter")
+            await on_screen(pilot, "choice")
+            await pilot.press("enter")  # GO-LIVE APPROVED is the first choice
+            await on_screen(pilot, "prompt")
+            await pilot.press(*"Release Manager", "enter")
+            await until(pilot, lambda: app.screen.name == "prompt")
+            await pilot.press("enter")  # effective now (prefilled)
+            await until(pilot, lambda: run.decision is not None)
+            assert run.decision["decision"] == "GO-LIVE APPROVED"
+            assert run.decision["authorized_by"] == "Release Manager"
+            await pilot.press("F")
+            await on_screen(pilot, "confirm")
+            await pilot.press("y")
+            await until(pilot, lambda: run.finished_at is not None and len(run.exports) == 4)
+            markdown = Path(run.exports[-2]).read_text()
+            assert "OVERALL STATUS: SUCCESS" in markdown
+            assert "Production Deployment Status: GO-LIVE APPROVED" in markdown
             assert verify_journal(engine(app).journal.path).ok
 
 

@@ -115,6 +115,7 @@ class RunIntents(_Base):
         engine = self.require_engine()
         await self._reconnect(engine)
         outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+        self._select_next_open_step(phase_id)
         phase = engine.run.playbook.phase(phase_id)
         left = [s for s in phase.steps if s.automated and engine.run.status(s.id) not in GATE_OK]
         if not left:
@@ -126,6 +127,16 @@ class RunIntents(_Base):
             self._tell_outcome(spec, result.status, result.detail)
         else:
             self.notify(f"Stopped before {spec.title}.", title=phase.title, severity="warning")
+
+    def _select_next_open_step(self, phase_id: str) -> None:
+        """After `a`, put the cursor on what still needs the operator (a tick, a name)."""
+        from warungin_tui.screens.base import StepScreen
+
+        screen = self.screen
+        next_step = self.require_engine().run.next_step(phase_id)
+        if isinstance(screen, StepScreen) and screen.phase_id == phase_id and next_step:
+            screen.following = False
+            screen.select_step(next_step)
 
     @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="rollback")
     async def _rollback_worker(self, reason: str) -> None:

@@ -129,27 +129,25 @@ class RehearsalTarget:
             elif server is not None:
                 server.stop()
         finally:
-            try:
-                self.host.stop_all()
-            finally:
-                if self._made_root:
-                    shutil.rmtree(self.root, ignore_errors=True)
+            self._stop_host_and_remove_root()
 
     def kill_now(self) -> None:
         """Synchronous last-resort cleanup (a hung process about to `os._exit`): kill every
         command and server this target started and remove its folder."""
-        server = self.server
         try:
-            if isinstance(server, InProcessSSHServer):
-                server.kill_now()
-            elif server is not None:
-                server.stop()
+            if isinstance(self.server, InProcessSSHServer):
+                self.server.kill_now()
+            elif self.server is not None:
+                self.server.stop()
         finally:
-            try:
-                self.host.stop_all()
-            finally:
-                if self._made_root:
-                    shutil.rmtree(self.root, ignore_errors=True)
+            self._stop_host_and_remove_root()
+
+    def _stop_host_and_remove_root(self) -> None:
+        try:
+            self.host.stop_all()
+        finally:
+            if self._made_root:
+                shutil.rmtree(self.root, ignore_errors=True)
 
     def config(self) -> dict[str, Any]:
         """The config as a dict, in the project's config.toml format."""

@@ -102,6 +102,25 @@ async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
         assert "tech.lead@example.invalid" in notice["body"]
         assert rehearsal.status("incident.collect_logs") == StepStatus.PASSED
 
+        # the archived log carries a complete Incident Report
+        from warungin_tui.report import build_report
+
+        incident = build_report(rehearsal.run, engine.config)["incident"]
+        fields = incident["fields"]
+        assert set(fields) >= {
+            "Deployment Time",
+            "Issue Detected",
+            "Issue Severity",
+            "Rollback Initiated",
+            "Rollback Complete",
+            "Root Cause",
+            "Next Action",
+        }
+        for label, value in fields.items():
+            assert value and "n/a" not in str(value) and "____" not in str(value), label
+        assert failing_step in fields["Issue Detected"]
+        assert fields["Issue Severity"] == "CRITICAL"
+
 
 async def test_rollback_is_refused_before_a_backup_exists(tmp_path: Path) -> None:
     from warungin_tui.engine import GateClosed

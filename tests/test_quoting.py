@@ -32,6 +32,8 @@ NASTY = [
     "ünïcødé ✅",
 ]
 
+# What a TOML string can hold and an argv can carry: any Unicode scalar except NUL.
+TOML_CHARS = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 ECHO_ARGS = "printf '<%s>\\n' {value} {values}"
 
 
@@ -39,10 +41,11 @@ def expected_output(value: str, values: list[str]) -> str:
     return "".join(f"<{v}>\n" for v in [value, *values])
 
 
-@given(value=st.text(st.characters(exclude_characters="\x00"), max_size=40),
-       values=st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=10),
-                       max_size=3))
-@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(TOML_CHARS, max_size=40),
+    values=st.lists(st.text(TOML_CHARS, max_size=10), max_size=3),
+)
+@settings(max_examples=300, deadline=None, derandomize=True)
 def test_local_shell_receives_literal_arguments(value: str, values: list[str]) -> None:
     """Fast, many examples: a local POSIX shell sees each value as exactly one argument."""
     command = render_command(ECHO_ARGS, {"value": value, "values": values})
@@ -62,8 +65,8 @@ async def test_remote_shell_over_real_sshd_receives_literal_arguments(
     try:
         for value in NASTY:
             command = render_command(
-                "cd {dir} && " + ECHO_ARGS, {"dir": str(tmp_path), "value": value,
-                                             "values": [value, "x"]}
+                "cd {dir} && " + ECHO_ARGS,
+                {"dir": str(tmp_path), "value": value, "values": [value, "x"]},
             )
             result = await remote.run(command, timeout=20)
             assert result.exit_status == 0, result.stderr
@@ -84,7 +87,7 @@ async def test_project_dir_with_nasty_name_works_end_to_end(
     from warungin_tui.playbook import build_playbook
     from warungin_tui.run import Run, StepStatus
 
-    nasty = tmp_path / "proj $(touch PWNED); it's \"x\"\nnext"
+    nasty = tmp_path / 'proj $(touch PWNED); it\'s "x"\nnext'
     nasty.mkdir()
     (nasty / "docker-compose.yml").write_text("services: {}\n")
     base = load_config(SAMPLE_CONFIG)
@@ -95,8 +98,9 @@ async def test_project_dir_with_nasty_name_works_end_to_end(
     try:
         outcome = await engine.run_step("pre.ssh_working")
         assert outcome.status == StepStatus.PASSED, outcome.detail
-        assert str(nasty) in "\n".join(line for _, line in engine.run.results[
-            "pre.ssh_working"].output)
+        assert str(nasty) in "\n".join(
+            line for _, line in engine.run.results["pre.ssh_working"].output
+        )
         assert not (tmp_path / "PWNED").exists() and not Path("PWNED").exists()
     finally:
         await engine.aclose()

@@ -69,8 +69,9 @@ async def run_phase(pilot: Pilot, phase_id: str, timeout: float = 90) -> None:
     while not engine(app).run.gate_holds(phase_id):
         await until(pilot, done_or_confirm, timeout)
         if app.screen.name == "confirm":
+            dialog = app.screen
             await pilot.press("y")
-            await until(pilot, lambda: app.screen.name != "confirm")
+            await until(pilot, lambda dialog=dialog: app.screen is not dialog)
 
 
 async def start(pilot: Pilot) -> None:
@@ -186,8 +187,10 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
                 )
                 if app.screen.name == "confirm":
                     confirmations += 1
+                    dialog = app.screen
                     await pilot.press("y")
-                    await until(pilot, lambda: app.screen.name != "confirm")
+                    # the next confirmation may follow at once: wait for this dialog to go
+                    await until(pilot, lambda dialog=dialog: app.screen is not dialog)
             assert confirmations == 2
             assert run.rollbacks[-1]["ok"] is True, run.rollbacks[-1]
             assert run.rollbacks[-1]["reason"] == "health reports 1.0.0"

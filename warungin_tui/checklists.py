@@ -12,6 +12,8 @@ class ItemState(StrEnum):
     YES = "yes"
     NO = "no"
     OPEN = "open"
+    OVERRIDDEN = "overridden"
+    """Holds only because someone overrode a failure with a reason: never shown as plain YES."""
 
 
 @dataclass(frozen=True)
@@ -137,22 +139,27 @@ def item_state(run: Run, item: DerivedItem) -> ItemState:
     states = []
     for ref in item.steps:
         if ref.startswith("phase:"):
-            phase_id = ref.removeprefix("phase:")
-            holds = run.gate_holds(phase_id)
-            failed = str(run.phase_status(phase_id)) == "failed"
-            states.append(ItemState.YES if holds else ItemState.NO if failed else ItemState.OPEN)
+            phase_status = str(run.phase_status(ref.removeprefix("phase:")))
+            states.append(
+                {
+                    "passed": ItemState.YES,
+                    "overridden": ItemState.OVERRIDDEN,
+                    "failed": ItemState.NO,
+                }.get(phase_status, ItemState.OPEN)
+            )
             continue
         status = run.status(ref)
-        if status in GATE_OK and status != StepStatus.SKIPPED:
+        if status == StepStatus.OVERRIDDEN:
+            states.append(ItemState.OVERRIDDEN)
+        elif status in GATE_OK and status != StepStatus.SKIPPED:
             states.append(ItemState.YES)
         elif status in (StepStatus.FAILED, StepStatus.INTERRUPTED):
             states.append(ItemState.NO)
         else:
             states.append(ItemState.OPEN)
-    if ItemState.NO in states:
-        return ItemState.NO
-    if ItemState.OPEN in states:
-        return ItemState.OPEN
+    for worst in (ItemState.NO, ItemState.OPEN, ItemState.OVERRIDDEN):
+        if worst in states:
+            return worst
     return ItemState.YES
 
 

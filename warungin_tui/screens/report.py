@@ -32,6 +32,7 @@ ITEM_MARKS = {
     ItemState.YES: ("[✔]", "green"),
     ItemState.NO: ("[✘]", "bold red"),
     ItemState.OPEN: ("[ ]", "dim"),
+    ItemState.OVERRIDDEN: ("[~]", "bold yellow"),
 }
 
 

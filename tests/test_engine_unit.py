@@ -12,6 +12,7 @@ from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.config import load_config
 from warungin_tui.engine import Engine, EngineError, GateClosed, NeedsConfirmation
+from warungin_tui.playbook import build_playbook
 from warungin_tui.run import PhaseStatus, StepStatus
 
 
@@ -129,3 +130,20 @@ def test_engine_layers_import_no_textual() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+async def test_resume_uses_the_recorded_config_even_if_the_file_changed(tmp_path: Path) -> None:
+    """Editing start_order renames the per-group steps; the resumed run keeps its own."""
+    config = load_config(SAMPLE_CONFIG)
+    first = Engine.start_new(config, tmp_path, operator="Op", remote=FakeRemote())
+    first.override_gate("pre", "x")
+    first.override_gate("phase1", "x")
+    await first.run_step("phase2.start.3")
+    path = first.journal.path
+    first.journal.close()
+    services = config.services.model_copy(update={"start_order": [list(config.services.expected)]})
+    edited = config.model_copy(update={"services": services})
+    assert "phase2.start.3" not in {s.id for s in build_playbook(edited).all_steps()}
+    resumed = Engine.resume(edited, path, remote=FakeRemote())
+    assert resumed.run.status("phase2.start.3") == StepStatus.PASSED
+    assert resumed.config.services.start_order == config.services.start_order

@@ -15,7 +15,7 @@ from typing import Any
 
 from warungin_tui import __version__
 from warungin_tui.answers import DECISIONS, HumanAnswers
-from warungin_tui.config import Config
+from warungin_tui.config import Config, parse_config
 from warungin_tui.errors import EngineError, GateClosed, NeedsConfirmation, StepBusy
 from warungin_tui.journal import Journal, read_journal
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
@@ -98,9 +98,16 @@ class Engine(HumanAnswers, RollbackProcedure):
 
     @classmethod
     def resume(cls, config: Config, path: Path, *, remote: Any = None) -> Engine:
-        """Rebuild the run from its journal; steps left running become `interrupted`."""
-        playbook = build_playbook(config)
+        """Rebuild the run from its journal; steps left running become `interrupted`.
+
+        The run goes on with the config it was started with (recorded in its first line): a
+        config edited meanwhile could rename steps (start groups) or change what was checked.
+        """
         records = read_journal(path)
+        recorded = records[0]["event"].get("config") if records else None
+        if recorded:
+            config = parse_config(recorded, path)
+        playbook = build_playbook(config)
         run = rebuild_run(playbook, records)
         engine = cls(config, run, Journal(path), remote)
         for step_id in run.running_steps():

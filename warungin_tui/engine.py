@@ -228,7 +228,7 @@ class Engine(HumanAnswers, RollbackProcedure):
 
         async def on_output(stream: str, lines: list[str]) -> None:
             nonlocal journaled, dropped
-            clean = [line for line in redactor.lines(lines)]
+            clean = redactor.lines(lines)
             room = max(0, OUTPUT_JOURNAL_LIMIT - journaled)
             kept, extra = clean[:room], len(clean) - min(room, len(clean))
             journaled += len(kept)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from warungin_tui.playbook import Playbook, StepKind
+from warungin_tui.playbook import Playbook
 
 OUTPUT_KEPT_IN_MEMORY = 400
 """Lines of a step's latest attempt kept for the UI; the journal keeps more."""
@@ -248,9 +248,6 @@ class Run:
     @property
     def rollback_available(self) -> bool:
         return bool(self.values.get("backup_file"))
-
-    def manual_kinds(self) -> set[StepKind]:
-        return {StepKind.MANUAL, StepKind.SIGNOFF, StepKind.INPUT, StepKind.DECISION}
 
     def snapshot(self) -> dict[str, Any]:
         """Everything that defines the run, for equality checks (resume must rebuild this)."""

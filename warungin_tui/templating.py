@@ -56,7 +56,3 @@ def render_command(template: str, values: Mapping[str, Any]) -> str:
 
 def render_plain(template: str, values: Mapping[str, Any]) -> str:
     return _PLAIN.vformat(template, (), values)
-
-
-def template_names(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

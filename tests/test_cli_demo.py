@@ -7,25 +7,20 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import processes_mentioning
-from tests.helpers import REPO, wait_until
+from tests.helpers import REPO, cli_argv, wait_until
 from warungin_tui.config import load_config
-
-
-def cli(*args: str, **kwargs) -> list[str]:
-    return [sys.executable, "-m", "warungin_tui.cli", *args]
 
 
 def start_serve(scenario: str, tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
     env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        cli("demo", "--serve", "--scenario", scenario),
+        cli_argv("demo", "--serve", "--scenario", scenario),
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -69,7 +64,7 @@ def test_check_pre_against_demo_serve(scenario: str, code: int, tmp_path: Path) 
         ]
         assert all(port_open(p) for p in ports)
         result = subprocess.run(
-            cli("check", "--phase", "pre", "--json", "--config", str(config_path)),
+            cli_argv("check", "--phase", "pre", "--json", "--config", str(config_path)),
             capture_output=True,
             text=True,
             timeout=120,
@@ -80,14 +75,14 @@ def test_check_pre_against_demo_serve(scenario: str, code: int, tmp_path: Path) 
         statuses = {row["id"]: row["status"] for row in rows}
         assert statuses["pre.db_backups_recent"] == ("passed" if code == 0 else "failed")
         table = subprocess.run(
-            cli("check", "--phase", "pre", "--config", str(config_path)),
+            cli_argv("check", "--phase", "pre", "--config", str(config_path)),
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert table.returncode == code and "pre.docker_running" in table.stdout
         monitor = subprocess.run(
-            cli("monitor", "--once", "--config", str(config_path)),
+            cli_argv("monitor", "--once", "--config", str(config_path)),
             capture_output=True,
             text=True,
             timeout=120,
@@ -96,7 +91,7 @@ def test_check_pre_against_demo_serve(scenario: str, code: int, tmp_path: Path) 
         assert "Hour 1-2: service health: 8/8 running, all healthy" in monitor.stdout
         # Before any deployment the host still runs 1.0.0: the Phase 3 probes must say so.
         verify = subprocess.run(
-            cli("check", "--phase", "verify", "--json", "--config", str(config_path)),
+            cli_argv("check", "--phase", "verify", "--json", "--config", str(config_path)),
             capture_output=True,
             text=True,
             timeout=120,
@@ -119,7 +114,7 @@ def test_check_unreachable_host_exits_2_with_one_line(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(sample)
     result = subprocess.run(
-        cli("check", "--config", str(path)), capture_output=True, text=True, timeout=60
+        cli_argv("check", "--config", str(path)), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "unreachable" in result.stderr.lower()
@@ -132,7 +127,10 @@ def test_check_unknown_host_key_exits_2_with_fingerprint(tmp_path: Path) -> None
         config = load_config(config_path)
         Path(config.target.known_hosts).write_text("")
         result = subprocess.run(
-            cli("check", "--config", str(config_path)), capture_output=True, text=True, timeout=60
+            cli_argv("check", "--config", str(config_path)),
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 2
         assert "SHA256:" in result.stderr and "Traceback" not in result.stderr

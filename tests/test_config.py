@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 import tomli_w
 
-from tests.helpers import SAMPLE_CONFIG
+from tests.helpers import SAMPLE_CONFIG, run_cli
 from warungin_tui.config import ConfigError, load_config, parse_config, resolve_config_path
 
 
@@ -105,18 +102,6 @@ def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WARUNGIN_TUI_CONFIG", str(tmp_path / "env.toml"))
     assert resolve_config_path(None) == tmp_path / "env.toml"
     assert resolve_config_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WARUNGIN_TUI_CONFIG": ""}
-    return subprocess.run(
-        [sys.executable, "-m", "warungin_tui.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-    )
 
 
 BAD_CONFIGS = {

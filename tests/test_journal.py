@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, SAMPLE_CONFIG
+from tests.helpers import REPO, SAMPLE_CONFIG, run_cli
 from warungin_tui.config import load_config
 from warungin_tui.engine import Engine
 from warungin_tui.journal import Journal, read_journal, verify_journal
@@ -72,12 +72,11 @@ def test_deleted_line_is_found(tmp_path: Path) -> None:
 def test_verify_log_cli(tmp_path: Path) -> None:
     path = tmp_path / "run.jsonl"
     write_events(path, 4)
-    cmd = [sys.executable, "-m", "warungin_tui.cli", "verify-log", str(path)]
-    assert subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
+    assert run_cli("verify-log", str(path)).returncode == 0
     data = bytearray(path.read_bytes())
     data[data.index(b"line 2") + 5] = ord("9")
     path.write_bytes(bytes(data))
-    broken = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    broken = run_cli("verify-log", str(path))
     assert broken.returncode == 1
     assert "line 3" in broken.stderr and "Traceback" not in broken.stderr
 

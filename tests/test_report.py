@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import report_script as script
-from tests.helpers import REPO
+from tests.helpers import REPO, run_cli
 from warungin_tui.engine import Engine
 from warungin_tui.export import ExportError, export_journal, export_run, journal_info
 from warungin_tui.report import render_json, render_markdown
@@ -344,25 +344,13 @@ def test_export_journal_refuses_missing_and_corrupt_journals(tmp_path: Path) -> 
 
 
 # -- (e, f) the commands -------------------------------------------------------------------------
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "warungin_tui.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_cli_export_writes_both_files(healthy: Engine, tmp_path: Path) -> None:
     out = tmp_path / "cli-out"
-    done = cli("export", str(healthy.journal.path), "--out", str(out))
+    done = run_cli("export", str(healthy.journal.path), "--out", str(out))
     assert done.returncode == 0, done.stderr
     written = [Path(line) for line in done.stdout.splitlines()]
     assert [p.suffix for p in written] == [".md", ".json"] and all(p.is_file() for p in written)
-    missing = cli("export", str(tmp_path / "missing.jsonl"), "--out", str(out))
+    missing = run_cli("export", str(tmp_path / "missing.jsonl"), "--out", str(out))
     assert missing.returncode == 2
     assert len(missing.stderr.strip().splitlines()) == 1 and "Traceback" not in missing.stderr
     assert "Journal not found" in missing.stderr
@@ -371,12 +359,12 @@ def test_cli_export_writes_both_files(healthy: Engine, tmp_path: Path) -> None:
 def test_verify_log_and_a_tampered_journal(healthy: Engine, tmp_path: Path) -> None:
     path = healthy.journal.path
     export_journal(path, tmp_path / "before")
-    assert cli("verify-log", str(path)).returncode == 0
+    assert run_cli("verify-log", str(path)).returncode == 0
     lines = path.read_bytes().split(b"\n")
     at = lines[6].index(b'"at":"2025-') + len(b'"at":"202')
     lines[6] = lines[6][:at] + b"6" + lines[6][at + 1 :]  # one byte: 2025 -> 2026
     path.write_bytes(b"\n".join(lines))
-    broken = cli("verify-log", str(path))
+    broken = run_cli("verify-log", str(path))
     assert broken.returncode == 1 and "line 7" in broken.stderr, broken.stderr
     paths = export_journal(path, tmp_path / "after")  # still exported, with a loud warning
     md = paths[0].read_text(encoding="utf-8")

@@ -34,6 +34,7 @@ from warungin_tui.sandbox.state import (
     image_id,
     port_open,
     sandbox_processes,
+    signal_process,
 )
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
@@ -265,13 +266,7 @@ exec {shlex.quote(sys.executable)} -S -m warungin_tui.sandbox.docker_shim \\
         sig = signal.SIGTERM  # first round; whoever is still there a second later gets KILL
         while found := sandbox_processes(self.state_dir):
             for pid, _start in found:
-                try:
-                    if os.getpgid(pid) == pid:
-                        os.killpg(pid, sig)
-                    else:
-                        os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
+                signal_process(pid, sig)
             wait_until = min(deadline, time.monotonic() + 1.0)
             while any(alive(*p) for p in found) and time.monotonic() < wait_until:
                 time.sleep(0.01)

@@ -189,18 +189,25 @@ def alive(pid: int | None, start: str | None = None) -> bool:
     return now is not None and (start is None or now == start)
 
 
+def signal_process(pid: int, sig: signal.Signals) -> bool:
+    """Send `sig` to the process, or to its whole group when it leads one; False if it is gone."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def terminate(pid: int | None, start: str | None = None, timeout: float = 3.0) -> None:
     """Stop a process (its whole group when it leads one): TERM, then KILL after `timeout`."""
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 2.0)):
         if not alive(pid, start):
             return
         assert pid is not None
-        try:
-            if os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-            else:
-                os.kill(pid, sig)
-        except ProcessLookupError:
+        if not signal_process(pid, sig):
             return
         deadline = time.monotonic() + wait
         while alive(pid, start) and time.monotonic() < deadline:

@@ -80,6 +80,7 @@ class Run:
     gate_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     rollbacks: list[dict[str, Any]] = field(default_factory=list)
     decision: dict[str, Any] | None = None
+    abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
     events: int = 0
@@ -189,6 +190,9 @@ class Run:
     def _on_run_finished(self, event: dict[str, Any], at: str | None) -> None:
         self.finished_at = at
 
+    def _on_run_abandoned(self, event: dict[str, Any], at: str | None) -> None:
+        self.abandoned = {"reason": event["reason"], "by": event.get("by"), "at": at}
+
     # -- derived views -------------------------------------------------------------------------
     def status(self, step_id: str) -> StepStatus:
         return self.results[step_id].status
@@ -263,6 +267,7 @@ class Run:
             "gate_overrides": self.gate_overrides,
             "rollbacks": self.rollbacks,
             "decision": self.decision,
+            "abandoned": self.abandoned,
             "trusted_host_keys": self.trusted_host_keys,
             "exports": self.exports,
             "events": self.events,

@@ -158,6 +158,8 @@ class Compose:
         svc = st["services"][name]
         if svc["state"] != "running" or not SPECS[name].healthcheck:
             return ""
+        if name == "backend" and scenarios.backend_down(st["scenario"], self.store.day(), now):
+            return "unhealthy"
         return scenarios.compose_health(
             st["scenario"], name, svc["version"], st["new_version"], svc["started_at"], now
         )

@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,10 +146,16 @@ class Shim(Compose):
             for n in shown
         }
         offsets: dict[str, int] = {}
+        window = _time_window(opts)
+        day = self.store.day()
         for name in shown:
             data = self._log_bytes(name, 0)
             offsets[name] = len(data)
             lines = data.decode(errors="replace").splitlines()
+            if window is not None:
+                lines = _lines_within(lines, *window)
+                if name == "backend":
+                    lines = _with_burst(lines, st["scenario"], day, *window)
             if count is not None:
                 lines = lines[-count:] if count > 0 else []
             sys.stdout.write("".join(f"{prefix[name]}{line}\n" for line in lines))
@@ -223,6 +230,84 @@ class Shim(Compose):
         for name in built:
             err(f" \u2714 Service {name}  Built")
         return 0
+
+
+def _time_window(opts: dict[str, str]) -> tuple[float, float] | None:
+    """[since, until) of `logs --since/--until` as epochs, or None when neither is given."""
+    if "--since" not in opts and "--until" not in opts:
+        return None
+    now = time.time()
+    try:
+        since = formats.parse_since(opts["--since"], now) if "--since" in opts else 0.0
+        until = formats.parse_since(opts["--until"], now) if "--until" in opts else now + 1e9
+    except ValueError as exc:
+        raise ShimError(str(exc)) from None
+    return since, until
+
+
+def _lines_within(lines: list[str], since: float, until: float) -> list[str]:
+    """Lines logged in [since, until); an unstamped line goes with the line before it."""
+    kept, stamp = [], 0.0
+    for line in lines:
+        stamp = formats.line_time(line) or stamp
+        if since <= stamp < until:
+            kept.append(line)
+    return kept
+
+
+def _with_burst(
+    lines: list[str], scenario: str, day: dict[str, float] | None, since: float, until: float
+) -> list[str]:
+    """The backend's log plus the monitoring day's burst of ERROR lines, in time order."""
+    burst = scenarios.burst_errors(scenario, day, since, until)
+    if not burst:
+        return lines
+    stamped = [(formats.line_time(line) or since, line) for line in lines]
+    for at, message in burst:
+        iso = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+        stamped.append((at, f"{iso.replace('+00:00', 'Z')} {message}"))
+    return [line for _, line in sorted(stamped, key=lambda pair: pair[0])]
+
+
+def stats(store: StateStore, args: list[str]) -> int:
+    """`docker stats --no-stream [--format json|TEMPLATE]`: CPU and memory per container."""
+    opts, given = parse(args, {"--no-stream", "-a", "--all", "--no-trunc"}, {"--format"})
+    if "--no-stream" not in opts:
+        raise ShimError("the rehearsal host only answers `docker stats --no-stream`")
+    st, now = Compose(store, Path("."), 0).observed(store.read()), time.time()
+    day = store.day()
+    rows = []
+    for spec in SERVICES:
+        svc = st["services"][spec.name]
+        if svc["state"] != "running" or (given and spec.container not in given):
+            continue
+        cpu, mem = scenarios.container_load(st["scenario"], day, spec.name, now)
+        used = mem / 100 * formats.HOST_MEMORY_MIB
+        rows.append(
+            {
+                "BlockIO": "1.2MB / 0B",
+                "CPUPerc": f"{cpu:.2f}%",
+                "Container": svc["container_id"][:12],
+                "ID": svc["container_id"][:12],
+                "MemPerc": f"{mem:.2f}%",
+                "MemUsage": f"{used:.1f}MiB / {formats.HOST_MEMORY_MIB / 1024:.2f}GiB",
+                "Name": spec.container,
+                "NetIO": "12.3kB / 8.1kB",
+                "PIDs": "7",
+            }
+        )
+    fmt = opts.get("--format", "table")
+    if fmt == "json":
+        lines = [json.dumps(r, separators=(",", ":")) for r in rows]
+    elif fmt == "table":
+        header = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]
+        fields = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "PIDs"]
+        sys.stdout.write(formats.table(header, [[r[f] for f in fields] for r in rows]))
+        return 0
+    else:
+        lines = [_template(fmt, r) for r in rows]
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0
 
 
 def _template(fmt: str, row: dict[str, Any]) -> str:
@@ -347,6 +432,8 @@ def main(argv: list[str] | None = None) -> int:
             running, stopped = states.count("running"), states.count("exited")
             sys.stdout.write(formats.docker_info(running, stopped, len(SERVICES)))
             return 0
+        if args[0] == "stats":
+            return stats(store, args[1:])
         if args[0] == "compose":
             return compose(store, args[1:], float(internal.get("--backdate", 0)))
         raise ShimError(f"docker: '{args[0]}' is not a docker command.\nSee 'docker --help'")

@@ -7,10 +7,12 @@ library only.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 DOCKER_VERSION = "27.4.1"
 COMPOSE_VERSION = "2.32.1"
+HOST_MEMORY_MIB = 7782.0  # what `docker stats` reports as every container's limit
 PG_VERSION = (
     "PostgreSQL 15.10 on x86_64-pc-linux-musl, compiled by gcc (Alpine 14.2.0) 14.2.0, 64-bit"
 )
@@ -253,3 +255,40 @@ def build_steps(service: str, version: str, image: str, *, fail: bool, first: in
         f"#{n + 6} DONE 0.4s",
         "",
     ]
+
+
+# -- log timestamps, for `logs --since/--until` --------------------------------------------------
+_LINE_TIMES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?Z"), "%Y-%m-%dT%H:%M:%S"),
+    (re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.\d+)? UTC"), "%Y-%m-%d %H:%M:%S"),
+    (re.compile(r"^(\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2})"), "%Y/%m/%d %H:%M:%S"),
+    (re.compile(r"\[(\d{2}/\w{3}/\d{4}:\d{2}:\d{2}:\d{2}) \+0000\]"), "%d/%b/%Y:%H:%M:%S"),
+    (re.compile(r"^1:[CM] (\d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2})"), "%d %b %Y %H:%M:%S"),
+]
+_FRACTION = re.compile(r"[T ]\d{2}:\d{2}:\d{2}(\.\d+)")
+
+
+def line_time(line: str) -> float | None:
+    """The epoch a log line is stamped with (any of the services' formats), or None."""
+    for pattern, fmt in _LINE_TIMES:
+        found = pattern.search(line)
+        if found:
+            moment = datetime.strptime(found.group(1), fmt).replace(tzinfo=UTC).timestamp()
+            fraction = _FRACTION.search(line)
+            return moment + (float(fraction.group(1)) if fraction else 0.0)
+    return None
+
+
+def parse_since(value: str, now: float) -> float:
+    """docker's --since/--until: a Unix time, an RFC 3339 time or a duration ago (10m, 1h30m)."""
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    duration = re.fullmatch(r"((\d+)h)?((\d+)m)?((\d+(\.\d+)?)s)?", value)
+    if duration and value:
+        hours, minutes, seconds = duration.group(2, 4, 6)
+        return now - (int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f'invalid value "{value}" for flag --since/--until') from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

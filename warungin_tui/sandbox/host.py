@@ -14,6 +14,7 @@ Layout under `root`:
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shlex
 import shutil
@@ -251,6 +252,17 @@ exec {shlex.quote(sys.executable)} -S -m warungin_tui.sandbox.docker_shim \\
     def server_pids(self) -> list[int]:
         """Pids of the fake servers and shims working on this host right now."""
         return [pid for pid, _ in sandbox_processes(self.state_dir)]
+
+    def start_day(self, speed: float, origin: float | None = None) -> float:
+        """Start the monitoring day's clock (scenario `monitoring`); returns its origin (epoch).
+
+        The monitor must run on the same clock: `warungin-tui monitor --speed S --origin O`."""
+        origin = time.time() if origin is None else origin
+        data = json.dumps({"origin": origin, "speed": speed})
+        tmp = self.state_dir / "day.json.tmp"
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, self.state_dir / "day.json")
+        return origin
 
     # -- teardown -------------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ SCENARIOS: dict[str, str] = {
     "errors-in-logs": "The new backend runs but logs ERROR lines (unhandled exceptions).",
     "stale-backup": "The newest database dump is 72 hours old.",
     "ssh-drop": "The SSH connection is cut in the middle of the first `docker compose build`.",
+    "monitoring": "A compressed monitoring day: the backend is down in hour 3, errors burst "
+    "in hour 10 (run the day with RehearsalHost.start_day).",
 }
 
 # The shim prints this line on stderr to ask the in-process SSH server to cut the connection.
@@ -129,3 +131,59 @@ def backend_startup_errors(scenario: str, version: str, new_version: str) -> lis
 def backend_logs_errors_repeatedly(scenario: str, version: str, new_version: str) -> bool:
     """Whether the backend keeps logging ERROR lines while it runs (live traffic failing)."""
     return scenario == "errors-in-logs" and version == new_version
+
+
+# -- the monitoring day --------------------------------------------------------------------------
+# A day runs on the clock in the state folder's day.json: {"origin": epoch, "speed": factor}
+# (playbook seconds per wall second), the same clock the monitor is given, so "hour 3" means
+# the same moment to both.
+OUTAGE_HOURS = (2.0, 3.0)  # the third hour of the day
+BURST_HOURS = (9.0, 10.0)  # the tenth hour
+BURST_LINES = 12  # ERROR lines logged during the burst, evenly spread
+BURST_CPU_PERCENT = 97.5  # the backend's CPU while it fails (over the usual 90 % alert)
+
+
+def day_hour(day: dict[str, float] | None, now: float) -> float | None:
+    """Hours since the day's origin on its clock, or None when no day has been started."""
+    if not day:
+        return None
+    return (now - day["origin"]) * day["speed"] / 3600.0
+
+
+def _within(
+    scenario: str, day: dict[str, float] | None, now: float, hours: tuple[float, float]
+) -> bool:
+    hour = day_hour(day, now)
+    return scenario == "monitoring" and hour is not None and hours[0] <= hour < hours[1]
+
+
+def backend_down(scenario: str, day: dict[str, float] | None, now: float) -> bool:
+    """monitoring: the backend answers 503 and is unhealthy during the outage hour."""
+    return _within(scenario, day, now, OUTAGE_HOURS)
+
+
+def burst_errors(
+    scenario: str, day: dict[str, float] | None, since: float, until: float
+) -> list[tuple[float, str]]:
+    """(epoch, message) of the burst's ERROR lines logged in [since, until)."""
+    if scenario != "monitoring" or not day:
+        return []
+    start, end = BURST_HOURS
+    step = (end - start) * 3600.0 / BURST_LINES
+    lines = []
+    for index in range(BURST_LINES):
+        at = day["origin"] + (start * 3600.0 + index * step) / day["speed"]
+        if since <= at < until:
+            lines.append((at, "ERROR  Unhandled exception in POST /api/orders: timeout (pool)"))
+    return lines
+
+
+def container_load(
+    scenario: str, day: dict[str, float] | None, service: str, now: float
+) -> tuple[float, float]:
+    """(CPU %, memory %) of a running container: low and steady, except during the burst."""
+    base = sum(map(ord, service)) % 7
+    cpu, mem = 0.4 + base * 0.3, 1.5 + base * 0.8
+    if service == "backend" and _within(scenario, day, now, BURST_HOURS):
+        cpu = BURST_CPU_PERCENT
+    return cpu, mem

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from warungin_tui.sandbox import scenarios
+from warungin_tui.sandbox.state import StateStore
 
 PAGE = """<!doctype html>
 <html lang="id">
@@ -117,14 +118,19 @@ class Handler(BaseHTTPRequestHandler):
         args = self.server.args
         now = time.time()
         path = self.path.split("?", 1)[0]
+        down = scenarios.backend_down(args.scenario, StateStore(Path(args.state)).day(), now)
         if path == "/api/health" and self.command in ("GET", "HEAD"):
             # Health checks are left out of the access log, as most production backends do.
             status, payload = scenarios.backend_health(
                 args.scenario, args.version, args.new_version, args.started_at, now, iso_now()
             )
+            if down:
+                status, payload = 503, {"status": "error", "error": "database pool exhausted"}
             self._json(status, payload)
             return
-        if scenarios.backend_broken(args.scenario, args.version, args.new_version):
+        if down:
+            status, payload = 503, {"error": "Service Unavailable"}
+        elif scenarios.backend_broken(args.scenario, args.version, args.new_version):
             status, payload = 500, {"error": "Internal Server Error"}
         elif scenarios.backend_starting(args.scenario, args.started_at, now):
             status, payload = 503, {"error": "Service starting"}

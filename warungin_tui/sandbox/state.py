@@ -133,6 +133,13 @@ class StateStore:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.path)
 
+    def day(self) -> dict[str, float] | None:
+        """The monitoring day's clock (day.json), if one was started."""
+        try:
+            return json.loads((self.dir / "day.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     @contextmanager
     def update(self) -> Iterator[dict[str, Any]]:
         """Yield the state under the lock and write it back, also when the block fails halfway

@@ -161,21 +161,47 @@ def demo(scenario: str, serve: bool, openssh: bool) -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Run the checks once and exit.")
+@click.option("--once", is_flag=True, help="Run the checks once, print them and exit (no journal).")
+@click.option("--run", "run_ref", metavar="RUN", help="Run journal (path or run id) to attach to.")
 @click.option(
-    "--interval",
-    type=float,
-    default=900.0,
-    show_default=True,
-    help="Seconds between rounds (the seed's 15 minutes).",
+    "--for",
+    "for_text",
+    metavar="DURATION",
+    help="Stop after this long (24h, 90m); default: sign-off.",
 )
+@click.option("--speed", type=float, default=1.0, hidden=True, help="Rehearsal: clock speed.")
+@click.option("--origin", type=float, default=None, hidden=True, help="Rehearsal: clock origin.")
 @config_option
-def monitor(once: bool, interval: float, config_path: str | None) -> None:
-    """Post-deployment monitoring: error logs, service health, resources, API time."""
-    config, _ = load_or_exit(config_path)
-    from warungin_tui.headless import run_monitor
+def monitor(
+    once: bool,
+    run_ref: str | None,
+    for_text: str | None,
+    speed: float,
+    origin: float | None,
+    config_path: str | None,
+) -> None:
+    """Post-deployment monitoring on the seed's 24-hour schedule, journaled in the run.
 
-    sys.exit(asyncio.run(run_monitor(config, once=once, interval=interval)))
+    Attaches to the latest unfinished run for the target (or --run); every sample and gap goes
+    into the run's journal. Survives a closed terminal under nohup, tmux or systemd
+    (docs/monitoring.md).
+    """
+    config, _ = load_or_exit(config_path)
+    if once:
+        from warungin_tui.headless import run_monitor
+
+        sys.exit(asyncio.run(run_monitor(config, once=True, interval=0.0)))
+    from warungin_tui.monitoring.headless import monitor_headless, parse_duration
+    from warungin_tui.monitoring.monitor import MonitorOptions
+
+    try:
+        for_s = parse_duration(for_text) if for_text else None
+    except ValueError as exc:
+        fail(f"--for: {exc}")
+    if not speed > 0 or speed != speed or speed == float("inf"):
+        fail("--speed: must be a finite number greater than 0")
+    options = MonitorOptions(speed=speed, origin=origin, for_s=for_s)
+    sys.exit(asyncio.run(monitor_headless(config, run_ref, options)))
 
 
 if __name__ == "__main__":

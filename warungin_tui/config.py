@@ -164,6 +164,30 @@ class ThresholdsConfig(_Section):
     maintenance_minutes: Annotated[int, Field(ge=1)] = 30
 
 
+FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class MonitoringConfig(_Section):
+    """The 24-hour monitoring schedule (the seed's defaults) and its alert thresholds."""
+
+    period_hours: FinitePositive = 24.0
+    """Length of the monitoring period before the sign-off."""
+    active_error_logs_minutes: FinitePositive = 15.0
+    """Hour 1-2: error logs this often."""
+    active_checks_minutes: FinitePositive = 30.0
+    """Hour 1-2: service health, CPU/memory and database connections this often."""
+    user_activity_minutes: FinitePositive = 30.0
+    """Hour 3-4: user activity and response times (with health and logs) this often."""
+    standard_minutes: FinitePositive = 60.0
+    """Hour 5 to the end: every check this often."""
+    cpu_alert_percent: FinitePositive = 90.0
+    """A container over this CPU % raises an alert."""
+    memory_alert_percent: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 90.0
+    """A container over this memory % raises an alert."""
+    latency_limit_ms: FinitePositive | None = None
+    """API latency limit for the sign-off's performance; defaults to [thresholds] api_latency_ms."""
+
+
 class ArchiveConfig(_Section):
     dir: str | None = None
     """Where deployment logs are exported; defaults to the user data folder."""
@@ -181,6 +205,7 @@ class Config(_Section):
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @property
     def db_backups_dir(self) -> str:
@@ -221,6 +246,8 @@ def _describe_error(error: dict[str, Any]) -> str:
         return _range_message(error)
     if kind in ("float_type", "float_parsing"):
         return "must be a number"
+    if kind == "finite_number":
+        return "must be a finite number"
     if kind in ("string_type",):
         return "must be a string"
     if kind in ("bool_type", "bool_parsing"):

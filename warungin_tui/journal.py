@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -43,15 +44,31 @@ class Journal:
         self.prev = records[-1]["hash"] if records else GENESIS
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.fchmod(self._fd, 0o600)
+        self._size = os.fstat(self._fd).st_size
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
-        body = {"seq": self.seq, "at": now_iso(), "prev": self.prev, "event": event}
-        record = {**body, "hash": line_hash(self.prev, body)}
-        os.write(self._fd, _canonical(record) + b"\n")
-        os.fsync(self._fd)
+        # The headless monitor appends to the run's journal while the wizard may have it open:
+        # each append holds the file's lock and first catches up with lines others added.
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(self._fd).st_size != self._size:
+                self._catch_up()
+            body = {"seq": self.seq, "at": now_iso(), "prev": self.prev, "event": event}
+            record = {**body, "hash": line_hash(self.prev, body)}
+            os.write(self._fd, _canonical(record) + b"\n")
+            os.fsync(self._fd)
+            self._size = os.fstat(self._fd).st_size
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
         self.seq += 1
         self.prev = record["hash"]
         return record
+
+    def _catch_up(self) -> None:
+        """Take seq and prev from the last line another writer appended."""
+        records = read_journal(self.path)
+        if records:
+            self.seq, self.prev = records[-1]["seq"] + 1, records[-1]["hash"]
 
     def close(self) -> None:
         if self._fd >= 0:

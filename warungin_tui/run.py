@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from warungin_tui.monitoring.state import MonitoringState
 from warungin_tui.playbook import Playbook
 
 OUTPUT_KEPT_IN_MEMORY = 400
@@ -83,6 +84,7 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    monitoring: MonitoringState = field(default_factory=MonitoringState)
     events: int = 0
 
     def __post_init__(self) -> None:
@@ -193,6 +195,21 @@ class Run:
     def _on_run_abandoned(self, event: dict[str, Any], at: str | None) -> None:
         self.abandoned = {"reason": event["reason"], "by": event.get("by"), "at": at}
 
+    def _on_monitoring_started(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring.on_started(event, at)
+
+    def _on_monitoring_sample(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring.on_sample(event, at)
+
+    def _on_monitoring_gap(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring.on_gap(event, at)
+
+    def _on_monitoring_alert_acknowledged(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring.on_acknowledged(event, at)
+
+    def _on_monitoring_completed(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring.on_completed(event, at)
+
     # -- derived views -------------------------------------------------------------------------
     def status(self, step_id: str) -> StepStatus:
         return self.results[step_id].status
@@ -270,6 +287,7 @@ class Run:
             "abandoned": self.abandoned,
             "trusted_host_keys": self.trusted_host_keys,
             "exports": self.exports,
+            "monitoring": self.monitoring.snapshot(),
             "events": self.events,
         }
 

@@ -256,7 +256,7 @@ def _lines_within(lines: list[str], since: float, until: float) -> list[str]:
 
 
 def _with_burst(
-    lines: list[str], scenario: str, day: dict[str, float] | None, since: float, until: float
+    lines: list[str], scenario: str, day: dict[str, Any] | None, since: float, until: float
 ) -> list[str]:
     """The backend's log plus the monitoring day's burst of ERROR lines, in time order."""
     burst = scenarios.burst_errors(scenario, day, since, until)

@@ -253,6 +253,11 @@ exec {shlex.quote(sys.executable)} -S -m warungin_tui.sandbox.docker_shim \\
         """Pids of the fake servers and shims working on this host right now."""
         return [pid for pid, _ in sandbox_processes(self.state_dir)]
 
+    @property
+    def day_file(self) -> Path:
+        """The monitoring day's clock (scenario `monitoring`), read by the emulated services."""
+        return self.state_dir / "day.json"
+
     def start_day(self, speed: float, origin: float | None = None) -> float:
         """Start the monitoring day's clock (scenario `monitoring`); returns its origin (epoch).
 
@@ -261,7 +266,7 @@ exec {shlex.quote(sys.executable)} -S -m warungin_tui.sandbox.docker_shim \\
         data = json.dumps({"origin": origin, "speed": speed})
         tmp = self.state_dir / "day.json.tmp"
         tmp.write_text(data, encoding="utf-8")
-        os.replace(tmp, self.state_dir / "day.json")
+        os.replace(tmp, self.day_file)
         return origin
 
     # -- teardown -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ call and must start fast.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 SCENARIOS: dict[str, str] = {
     "healthy": "Everything works: the release builds, starts healthy and reports its version.",
@@ -134,52 +135,67 @@ def backend_logs_errors_repeatedly(scenario: str, version: str, new_version: str
 
 
 # -- the monitoring day --------------------------------------------------------------------------
-# A day runs on the clock in the state folder's day.json: {"origin": epoch, "speed": factor}
-# (playbook seconds per wall second), the same clock the monitor is given, so "hour 3" means
-# the same moment to both.
+# A day runs on the clock in the state folder's day.json, the same clock the monitor runs on, so
+# "hour 3" means the same moment to both. Scaled: {"origin": epoch, "speed": factor} (playbook
+# seconds per wall second). Stepped (the monitor's SteppedClock): {"origin", "now_s", "steps":
+# [[epoch, playbook_s], ...]}, time moving only when the monitor waits for its next round.
 OUTAGE_HOURS = (2.0, 3.0)  # the third hour of the day
 BURST_HOURS = (9.0, 10.0)  # the tenth hour
 BURST_LINES = 12  # ERROR lines logged during the burst, evenly spread
 BURST_CPU_PERCENT = 97.5  # the backend's CPU while it fails (over the usual 90 % alert)
+BURST_MESSAGE = "ERROR  Unhandled exception in POST /api/orders: timeout (pool)"
 
 
-def day_hour(day: dict[str, float] | None, now: float) -> float | None:
+def day_hour(day: dict[str, Any] | None, now: float) -> float | None:
     """Hours since the day's origin on its clock, or None when no day has been started."""
     if not day:
         return None
+    if "now_s" in day:
+        return float(day["now_s"]) / 3600.0
     return (now - day["origin"]) * day["speed"] / 3600.0
 
 
 def _within(
-    scenario: str, day: dict[str, float] | None, now: float, hours: tuple[float, float]
+    scenario: str, day: dict[str, Any] | None, now: float, hours: tuple[float, float]
 ) -> bool:
     hour = day_hour(day, now)
     return scenario == "monitoring" and hour is not None and hours[0] <= hour < hours[1]
 
 
-def backend_down(scenario: str, day: dict[str, float] | None, now: float) -> bool:
+def backend_down(scenario: str, day: dict[str, Any] | None, now: float) -> bool:
     """monitoring: the backend answers 503 and is unhealthy during the outage hour."""
     return _within(scenario, day, now, OUTAGE_HOURS)
 
 
 def burst_errors(
-    scenario: str, day: dict[str, float] | None, since: float, until: float
+    scenario: str, day: dict[str, Any] | None, since: float, until: float
 ) -> list[tuple[float, str]]:
-    """(epoch, message) of the burst's ERROR lines logged in [since, until)."""
+    """(epoch, message) of the burst's ERROR lines logged in [since, until).
+
+    On a stepped day the lines of the playbook time a step jumps over are logged at that step."""
     if scenario != "monitoring" or not day:
         return []
-    start, end = BURST_HOURS
-    step = (end - start) * 3600.0 / BURST_LINES
+    start, end = (h * 3600.0 for h in BURST_HOURS)
+    spacing = (end - start) / BURST_LINES
+    moments = [start + index * spacing for index in range(BURST_LINES)]
     lines = []
-    for index in range(BURST_LINES):
-        at = day["origin"] + (start * 3600.0 + index * step) / day["speed"]
+    if "steps" in day:
+        previous = 0.0
+        for wall, reached in day["steps"]:
+            for index, at_s in enumerate(moments):
+                if previous <= at_s < reached and since <= wall < until:
+                    lines.append((wall + index * 1e-3, BURST_MESSAGE))
+            previous = reached
+        return lines
+    for at_s in moments:
+        at = day["origin"] + at_s / day["speed"]
         if since <= at < until:
-            lines.append((at, "ERROR  Unhandled exception in POST /api/orders: timeout (pool)"))
+            lines.append((at, BURST_MESSAGE))
     return lines
 
 
 def container_load(
-    scenario: str, day: dict[str, float] | None, service: str, now: float
+    scenario: str, day: dict[str, Any] | None, service: str, now: float
 ) -> tuple[float, float]:
     """(CPU %, memory %) of a running container: low and steady, except during the burst."""
     base = sum(map(ord, service)) % 7

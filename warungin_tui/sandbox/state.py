@@ -133,7 +133,7 @@ class StateStore:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.path)
 
-    def day(self) -> dict[str, float] | None:
+    def day(self) -> dict[str, Any] | None:
         """The monitoring day's clock (day.json), if one was started."""
         try:
             return json.loads((self.dir / "day.json").read_text(encoding="utf-8"))

@@ -171,6 +171,13 @@ def demo(scenario: str, serve: bool, openssh: bool) -> None:
 )
 @click.option("--speed", type=float, default=1.0, hidden=True, help="Rehearsal: clock speed.")
 @click.option("--origin", type=float, default=None, hidden=True, help="Rehearsal: clock origin.")
+@click.option(
+    "--day-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    hidden=True,
+    help="Rehearsal: run on the stepped clock in this file (the rehearsal host's day.json).",
+)
+@click.option("--pace", type=float, default=0.0, hidden=True, help="Rehearsal: seconds per round.")
 @config_option
 def monitor(
     once: bool,
@@ -178,6 +185,8 @@ def monitor(
     for_text: str | None,
     speed: float,
     origin: float | None,
+    day_file: Path | None,
+    pace: float,
     config_path: str | None,
 ) -> None:
     """Post-deployment monitoring on the seed's 24-hour schedule, journaled in the run.
@@ -200,7 +209,9 @@ def monitor(
         fail(f"--for: {exc}")
     if not speed > 0 or speed != speed or speed == float("inf"):
         fail("--speed: must be a finite number greater than 0")
-    options = MonitorOptions(speed=speed, origin=origin, for_s=for_s)
+    options = MonitorOptions(
+        speed=speed, origin=origin, for_s=for_s, day_file=day_file, pace_s=max(0.0, pace)
+    )
     sys.exit(asyncio.run(monitor_headless(config, run_ref, options)))
 
 

@@ -157,3 +157,20 @@ async def test_killed_monitor_restarts_without_losing_or_repeating_samples(
     assert summary.gap_hours > 0 and summary.coverage_hours == pytest.approx(8 - summary.gap_hours)
     assert verify_journal(journal).ok
     assert json.loads(json.dumps(run.monitoring.snapshot()))["completed_at"] is not None
+
+
+def test_demo_monitoring_prints_the_filled_sign_off(tmp_path: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        cli_argv("demo", "--scenario", "monitoring", "--openssh"),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Uptime: 95.83% (down: h+02:00-h+03:00)" in result.stdout
+    assert "Critical Issues: 1 (should be 0)" in result.stdout
+    assert "12 new error lines" in result.stdout
+    assert "24.0 of 24 hours monitored (32 samples, gaps 0.0 h)" in result.stdout

@@ -50,6 +50,10 @@ def run_demo(scenario: str, *, serve: bool, transport: Literal["asyncssh", "open
     try:
         if serve:
             return asyncio.run(_serve(scenario, transport))
+        if scenario == "monitoring":
+            from warungin_tui.monitoring.demo import run_monitoring_day
+
+            return asyncio.run(run_monitoring_day(transport))
         return asyncio.run(_wizard(scenario, transport))
     except KeyboardInterrupt:
         return 130

@@ -268,6 +268,7 @@ def test_every_scenario_is_described() -> None:
         "active-sessions",
         "slow-start",
         "errors-in-logs",
+        "monitoring",
         "stale-backup",
         "ssh-drop",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -13,8 +14,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, cli_argv, wait_until
-from warungin_tui.config import Config, journal_dir, load_config
+from warungin_tui.config import Config, MonitoringConfig, journal_dir, load_config
 from warungin_tui.engine import Engine
 from warungin_tui.journal import read_journal, verify_journal
 from warungin_tui.monitoring.clock import SteppedClock
@@ -22,6 +24,7 @@ from warungin_tui.monitoring.monitor import Monitor, MonitorOptions, load_run
 from warungin_tui.monitoring.schedule import build_schedule
 from warungin_tui.monitoring.summary import coverage_hours, monitoring_summary
 from warungin_tui.remote import Remote
+from warungin_tui.sandbox.openssh import OpenSSHServer
 from warungin_tui.sandbox.scenarios import BURST_LINES, OUTAGE_HOURS
 from warungin_tui.sandbox.target import RehearsalTarget
 
@@ -94,6 +97,65 @@ async def test_compressed_day_uptime_alerts_and_sign_off(monitoring_day: Rehears
         r["event"] for r in read_journal(journal) if r["event"]["type"] == "monitoring_sample"
     ]
     assert [s["due_s"] for s in samples] == [r.due_s for r in schedule.rounds]
+
+
+class DroppingProxy(FaultProxy):
+    """Like a network outage: drops every connection and refuses new ones until reopened."""
+
+    def drop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+
+    async def reopen(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+
+async def test_lost_connection_is_a_monitor_gap_never_downtime(
+    monitoring_day: RehearsalTarget, tmp_path: Path
+) -> None:
+    target = monitoring_day
+    assert isinstance(target.server, OpenSSHServer)
+    config = load_config(target.config_path)
+    async with DroppingProxy(config.target.host, config.target.port) as proxy:
+        known_hosts = tmp_path / "proxy_known_hosts"
+        known_hosts.write_text(target.server.known_hosts_line(port=proxy.port) + "\n")
+        through_proxy = config.target.model_copy(
+            update={"port": proxy.port, "known_hosts": str(known_hosts)}
+        )
+        config = config.model_copy(
+            update={"target": through_proxy, "monitoring": MonitoringConfig(period_hours=2)}
+        )
+        journal = start_run(config)
+        reopened: list[asyncio.Task[None]] = []
+
+        def watch(line: str) -> None:
+            # The network goes away right after the 0:30 sample, and is back after one gap.
+            if line.startswith("[h+00:30]"):
+                proxy.drop()
+            elif "gap in monitoring" in line and not reopened:
+                reopened.append(asyncio.create_task(proxy.reopen()))
+
+        remote = Remote(config.target, keepalive_interval=1, keepalive_count_max=2)
+        options = MonitorOptions(day_file=target.host.day_file)
+        monitor = Monitor(config, journal, remote, options, out=watch)
+        try:
+            await monitor.run_schedule()
+        finally:
+            await monitor.aclose()
+            await remote.close()
+    assert reopened, "the connection was never lost"
+    run = load_run(journal)
+    (gap,) = run.monitoring.gaps
+    assert gap["reason"].startswith("no connection to the host")
+    assert gap["from_s"] == 45 * 60 and gap["missed"] == 1
+    summary = monitoring_summary(run)
+    assert summary.downtime == [] and summary.uptime_percent == 100.0
+    assert summary.critical_alerts == 0
+    assert [s.due_s for s in run.monitoring.samples if s.due_s > 1800][0] == 3600
+    assert verify_journal(journal).ok
 
 
 def write_config(target: RehearsalTarget, tmp_path: Path, period_hours: float) -> Path:

@@ -18,6 +18,7 @@ from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, cli_argv, wait_until
 from warungin_tui.config import Config, MonitoringConfig, journal_dir, load_config
 from warungin_tui.engine import Engine
+from warungin_tui.export import export_journal
 from warungin_tui.journal import read_journal, verify_journal
 from warungin_tui.monitoring.clock import SteppedClock
 from warungin_tui.monitoring.monitor import Monitor, MonitorOptions, load_run
@@ -99,6 +100,13 @@ async def test_compressed_day_uptime_alerts_and_sign_off(monitoring_day: Rehears
     assert [s["due_s"] for s in samples] == [r.due_s for r in schedule.rounds]
 
 
+    # The export's 24-hour sign-off is filled from the samples, with the hourly table.
+    markdown = next(p for p in export_journal(journal, target.root / "out") if p.suffix == ".md")
+    log = markdown.read_text()
+    assert "**Uptime:** 95.83% from the health samples; down h+02:00 to h+03:00" in log
+    assert "**Monitoring Coverage:** 24.0 of 24 hours" in log and "INCOMPLETE" not in log
+    assert "1 critical alerts (should be 0)" in log
+    assert "#### Hourly aggregates" in log and "| 3 | 2 | 0/2 |" in log
 class DroppingProxy(FaultProxy):
     """Like a network outage: drops every connection and refuses new ones until reopened."""
 

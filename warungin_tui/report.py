@@ -12,6 +12,7 @@ from typing import Any
 
 from warungin_tui import __version__
 from warungin_tui.config import Config
+from warungin_tui.monitoring.report import monitoring_markdown
 from warungin_tui.report_format import (
     code,
     esc,
@@ -276,14 +277,15 @@ def _step_rows(rows: list[dict[str, Any]]) -> str:
 def _monitoring(data: dict[str, Any]) -> str:
     if not data["ran"]:
         return "## 24-hour sign-off\n\n" + esc(na("post-deployment monitoring has not run"))
-    return "\n\n".join(
-        [
-            "## 24-hour sign-off",
-            _fields_block(data["fields"]),
-            "### Monitoring checks",
-            _step_rows(data["checks"]),
-        ]
-    )
+    parts = [
+        "## 24-hour sign-off",
+        _fields_block(data["fields"]),
+        "### Monitoring checks",
+        _step_rows(data["checks"]),
+    ]
+    if data["samples"]["sampled"]:
+        parts += ["### Post-deployment monitoring samples", monitoring_markdown(data["samples"])]
+    return "\n\n".join(parts)
 
 
 def _go_live(data: dict[str, Any]) -> str:

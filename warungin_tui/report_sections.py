@@ -14,6 +14,7 @@ from warungin_tui.checklists import (
     VERIFICATION_SECURITY,
 )
 from warungin_tui.config import Config
+from warungin_tui.monitoring.report import monitoring_report
 from warungin_tui.playbook import StepKind
 from warungin_tui.report_format import fmt_hours, fmt_time, na, parse_at, redact_lines
 from warungin_tui.report_template import (
@@ -144,8 +145,10 @@ def answer(run: Run, step_id: str, suffix: str = "") -> str:
 
 
 def monitoring(run: Run) -> dict[str, Any]:
-    if run.phase_status("monitoring") == PhaseStatus.NOT_STARTED:
-        return {"ran": False, "fields": {}, "checks": []}
+    limit = float((run.config.get("thresholds") or {}).get("api_latency_ms", 1000.0))
+    sampled = monitoring_report(run, limit)
+    if run.phase_status("monitoring") == PhaseStatus.NOT_STARTED and not sampled["sampled"]:
+        return {"ran": False, "fields": {}, "checks": [], "samples": sampled}
     start, _ = phase_span(run, "phase1")
     _, end = phase_span(run, "monitoring")
     duration = (
@@ -166,13 +169,22 @@ def monitoring(run: Run) -> dict[str, Any]:
         "Performance": answer(run, "monitoring.performance"),
         "Go-Live Status": go_live,
     }
+    if sampled["sampled"]:
+        # The samples are the evidence; what a person typed is kept beside them.
+        for name in ("Uptime", "Critical Issues", "Performance"):
+            typed = fields[name]
+            fields[name] = sampled["fields"][name]
+            if not typed.startswith("n/a"):
+                fields[name] += f" (entered: {typed})"
+        fields["Monitoring Coverage"] = sampled["fields"]["Monitoring Coverage"]
+        fields["Monitoring Gaps"] = sampled["fields"]["Monitoring Gaps"]
     checks = [
         {"step": s.id, "title": s.title, "status": str(run.status(s.id)).upper()}
         | {"evidence": step_evidence(run, s.id)}
         for s in run.playbook.phase("monitoring").steps
         if s.kind != StepKind.INPUT
     ]
-    return {"ran": True, "fields": fields, "checks": checks}
+    return {"ran": True, "fields": fields, "checks": checks, "samples": sampled}
 
 
 def go_live(run: Run) -> dict[str, Any]:

@@ -182,3 +182,34 @@ def test_stepped_clock_only_moves_forward(tmp_path: Path) -> None:
     clock.advance(3600)
     clock.advance(1800)
     assert SteppedClock(tmp_path / "day.json").now() == 3600
+
+
+def test_engine_folds_what_the_monitor_appended(tmp_path: Path) -> None:
+    from warungin_tui.engine import Engine
+
+    config = load_config(SAMPLE_CONFIG)
+    engine = Engine.start_new(config, tmp_path, operator="Ana")
+    assert engine.journal is not None
+    seen: list[str] = []
+    engine.subscribe(lambda record: seen.append(record["event"]["type"]))
+    monitor = Journal(engine.journal.path)
+    started = {"type": "monitoring_started", "origin": 0.0, "speed": 1.0}
+    monitor.append(started | {"settings": MonitoringConfig().model_dump(mode="json")})
+    monitor.append(_sample(0, True))
+    assert engine.sync() == 2 and engine.run.monitoring.samples[0].health_ok is True
+    monitor.append(_sample(0.5, False))
+    engine.record({"type": "operator_changed", "operator": "Budi"})
+    assert len(engine.run.monitoring.samples) == 2 and engine.run.operator == "Budi"
+    assert seen == ["monitoring_started", "monitoring_sample", "monitoring_sample"] + [
+        "operator_changed"
+    ]
+    monitor.close()
+    engine.journal.close()
+    assert verify_journal(engine.journal.path).ok
+    assert engine.run.snapshot() == load_run_snapshot(engine.journal.path)
+
+
+def load_run_snapshot(path: Path) -> dict[str, Any]:
+    from warungin_tui.monitoring.monitor import load_run
+
+    return load_run(path).snapshot()

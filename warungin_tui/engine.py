@@ -131,12 +131,28 @@ class Engine(HumanAnswers, RollbackProcedure):
         """Journal first (fsynced), then fold into the run, then tell listeners."""
         if self.journal is not None:
             record = self.journal.append(event)
+            self._fold_others()
         else:
             record = {"seq": self._seq, "at": datetime.now(UTC).isoformat(), "event": event}
             self._seq += 1
         self.run.apply(record)
         self._notify(record)
         return record
+
+    def sync(self) -> int:
+        """Fold what another writer (the headless monitor) appended to the journal; how many."""
+        if self.journal is None:
+            return 0
+        self.journal.catch_up()
+        return self._fold_others()
+
+    def _fold_others(self) -> int:
+        assert self.journal is not None
+        others = self.journal.drain_unseen()
+        for record in others:
+            self.run.apply(record)
+            self._notify(record)
+        return len(others)
 
     def _notify(self, record: dict[str, Any]) -> None:
         for listener in list(self._listeners):

@@ -45,6 +45,21 @@ class Journal:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.fchmod(self._fd, 0o600)
         self._size = os.fstat(self._fd).st_size
+        self.unseen: list[dict[str, Any]] = []
+        """Records other writers appended, in order, until the owner folds them (drain_unseen)."""
+
+    def catch_up(self) -> None:
+        """Take in lines other writers appended since ours (into `unseen`)."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(self._fd).st_size != self._size:
+                self._catch_up()
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def drain_unseen(self) -> list[dict[str, Any]]:
+        unseen, self.unseen = self.unseen, []
+        return unseen
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         # The headless monitor appends to the run's journal while the wizard may have it open:
@@ -65,10 +80,12 @@ class Journal:
         return record
 
     def _catch_up(self) -> None:
-        """Take seq and prev from the last line another writer appended."""
+        """Take seq and prev from the last line another writer appended (called locked)."""
         records = read_journal(self.path)
+        self.unseen.extend(r for r in records if r["seq"] >= self.seq)
         if records:
             self.seq, self.prev = records[-1]["seq"] + 1, records[-1]["hash"]
+        self._size = os.fstat(self._fd).st_size
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -110,6 +110,8 @@ class Monitor:
 
     def record(self, event: dict[str, Any]) -> dict[str, Any]:
         record = self.journal.append(redacted(event))
+        for other in self.journal.drain_unseen():  # the wizard's lines since ours, in order
+            self.run.apply(other)
         self.run.apply(record)
         return record
 
@@ -167,6 +169,9 @@ class Monitor:
                 self._gap([item], schedule, f"no connection to the host: {self.last_error}")
                 continue
             self._sample(item, clock, probes)
+            if run_state(self.run) != RunState.IN_PROGRESS:
+                self.out(f"the run is {run_state(self.run)}: monitoring ends")
+                return
         if self.state.completed_at is None and stop_s >= schedule.period_s:
             await clock.sleep_until(schedule.period_s)
             self.record({"type": "monitoring_completed"})

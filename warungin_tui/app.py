@@ -272,10 +272,19 @@ class WarunginApp(RunIntents, App[int]):
             return GoLiveScreen()
         if phase_id == "completion":
             return CompletionScreen(phase_id, step_id)
+        if phase_id == "monitoring":
+            from warungin_tui.screens.monitoring import MonitoringScreen
+
+            return MonitoringScreen(phase_id, step_id)
         # The checklist's automated items run by themselves when it opens (once a session).
         autorun = phase_id == "pre" and "pre" not in self._autoran
         self._autoran.add(phase_id)
         return PhaseScreen(phase_id, step_id, autorun=autorun)
+
+    def sync_journal(self) -> None:
+        """Fold what the headless monitor appended to the run's journal meanwhile."""
+        if self.engine is not None:
+            self.engine.sync()
 
     def show_overview(self) -> None:
         if any(isinstance(screen, OverviewScreen) for screen in self.screen_stack):

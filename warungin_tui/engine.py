@@ -18,6 +18,7 @@ from warungin_tui.answers import DECISIONS, HumanAnswers
 from warungin_tui.config import Config, parse_config
 from warungin_tui.errors import EngineError, GateClosed, NeedsConfirmation, StepBusy
 from warungin_tui.journal import Journal, read_journal
+from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LineRedactor, redact_text
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
@@ -46,7 +47,7 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-class Engine(HumanAnswers, RollbackProcedure):
+class Engine(HumanAnswers, RollbackProcedure, MonitoringAnswers):
     def __init__(
         self,
         config: Config,

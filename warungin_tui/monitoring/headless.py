@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from warungin_tui.config import Config, journal_dir
-from warungin_tui.journal import JournalError, read_journal
-from warungin_tui.lifecycle import RunState, run_state
+from warungin_tui.engine import find_unfinished_run
+from warungin_tui.journal import JournalError
 from warungin_tui.monitoring.lock import MonitorBusy, MonitorLock
-from warungin_tui.monitoring.monitor import FATAL, Monitor, MonitorOptions, MonitorRefused, load_run
+from warungin_tui.monitoring.monitor import FATAL, Monitor, MonitorOptions, MonitorRefused
 from warungin_tui.monitoring.summary import monitoring_summary
 from warungin_tui.remote import Remote
 
@@ -22,7 +22,7 @@ _UNIT_S = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 
 def parse_duration(text: str) -> float:
-    """ "24h", "90m", "1h30m", "2d" as seconds; ValueError with a readable message otherwise."""
+    """Seconds of a duration such as 24h, 90m, 1h30m or 2d; ValueError saying why not."""
     spec = text.strip().lower()
     parts = _DURATION.findall(spec)
     if not spec or "".join(n + u for n, u in parts) != spec:
@@ -41,15 +41,9 @@ def find_run(config: Config, run_ref: str | None) -> Path:
             if candidate.is_file():
                 return candidate
         raise MonitorRefused(f"no run journal {run_ref!r} (as a file or a run id in {folder})")
-    for path in sorted(folder.glob("run-*.jsonl"), reverse=True):
-        try:
-            first = read_journal(path)[:1]
-        except JournalError:
-            continue
-        if not first or first[0]["event"].get("target") != config.target.label:
-            continue
-        if run_state(load_run(path)) == RunState.IN_PROGRESS:
-            return path
+    # The run the wizard would offer to resume: one answer to "which run is unfinished".
+    if (path := find_unfinished_run(folder, config.target.label)) is not None:
+        return path
     raise MonitorRefused(
         f"no unfinished run for {config.target.label} in {folder}; start one in the wizard "
         "or pass --run"

@@ -160,6 +160,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     *[("space" if b.key == "space" else b.key, b.tooltip) for b in STEP_BINDINGS],
     *[(b.key, b.tooltip) for b in NOTICE_BINDINGS],
     ("F", "Go-live screen: finish the run after the decision (no longer resumable)"),
+    ("A", "Monitoring screen: acknowledge the oldest open alert with a note"),
     ("R", APP_BINDINGS[0].tooltip),
     ("e", APP_BINDINGS[1].tooltip),
     ("? / F1", "This help"),

@@ -213,3 +213,23 @@ def load_run_snapshot(path: Path) -> dict[str, Any]:
     from warungin_tui.monitoring.monitor import load_run
 
     return load_run(path).snapshot()
+
+
+def test_monitor_without_an_unfinished_run_exits_2_with_one_line(tmp_path: Path) -> None:
+    sample = SAMPLE_CONFIG.read_text().replace(
+        "[archive]\n", f'[archive]\njournal_dir = "{tmp_path / "journals"}"\n'
+    )
+    path = tmp_path / "c.toml"
+    path.write_text(sample)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for extra in ([], ["--run", "nosuch"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "warungin_tui.cli", "monitor", "--config", str(path), *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+        assert "no unfinished run" in result.stderr or "no run journal 'nosuch'" in result.stderr

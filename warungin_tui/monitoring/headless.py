@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from warungin_tui.config import Config, journal_dir
+from warungin_tui.config import Config, ConfigError, journal_dir
 from warungin_tui.engine import find_unfinished_run
 from warungin_tui.journal import JournalError
 from warungin_tui.monitoring.lock import MonitorBusy, MonitorLock
@@ -87,8 +87,8 @@ async def monitor_headless(config: Config, run_ref: str | None, options: Monitor
     except FATAL as exc:
         _say_error(f"{exc.title}: {exc}")
         return 2
-    except MonitorRefused as exc:
-        _say_error(str(exc))
+    except (MonitorRefused, JournalError, ConfigError) as exc:
+        _say_error(f"{exc.title}: {exc}")
         return 2
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):

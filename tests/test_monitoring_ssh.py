@@ -99,7 +99,6 @@ async def test_compressed_day_uptime_alerts_and_sign_off(monitoring_day: Rehears
     ]
     assert [s["due_s"] for s in samples] == [r.due_s for r in schedule.rounds]
 
-
     # The export's 24-hour sign-off is filled from the samples, with the hourly table.
     markdown = next(p for p in export_journal(journal, target.root / "out") if p.suffix == ".md")
     log = markdown.read_text()
@@ -107,6 +106,8 @@ async def test_compressed_day_uptime_alerts_and_sign_off(monitoring_day: Rehears
     assert "**Monitoring Coverage:** 24.0 of 24 hours" in log and "INCOMPLETE" not in log
     assert "1 critical alerts (should be 0)" in log
     assert "#### Hourly aggregates" in log and "| 3 | 2 | 0/2 |" in log
+
+
 class DroppingProxy(FaultProxy):
     """Like a network outage: drops every connection and refuses new ones until reopened."""
 
@@ -214,7 +215,9 @@ async def test_killed_monitor_restarts_without_losing_or_repeating_samples(
     dues = [float(s["due_s"]) for s in samples]  # type: ignore[arg-type]
     assert dues == sorted(set(dues)), "no sample taken twice"
     assert samples[: len(before)] == before, "no sample lost"
-    (gap,) = journal_events(journal, "monitoring_gap")
+    gaps = journal_events(journal, "monitoring_gap")
+    assert len(gaps) == 1, gaps
+    (gap,) = gaps
     assert gap["reason"] == "the monitor was not running"
     last_before = float(before[-1]["due_s"])  # type: ignore[arg-type]
     missed = [r.due_s for r in schedule.rounds if last_before < r.due_s and r.due_s not in dues]
@@ -224,7 +227,17 @@ async def test_killed_monitor_restarts_without_losing_or_repeating_samples(
     run = load_run(journal)
     summary = monitoring_summary(run)
     assert summary.uptime_percent == 100.0 and summary.downtime == []
-    assert summary.gap_hours > 0 and summary.coverage_hours == pytest.approx(8 - summary.gap_hours)
+    # Coverage is what the health samples stand for: everything but the stretch from the end
+    # of the last health slot before the gap to the gap's end.
+    health_before = max(
+        s.due_s
+        for s in run.monitoring.samples
+        if s.health_ok is not None and s.due_s < gap["from_s"]  # type: ignore[operator]
+    )
+    covered_until = health_before + schedule.probe_slot_s("health", health_before)
+    uncovered_s = float(gap["to_s"]) - max(float(gap["from_s"]), covered_until)  # type: ignore[arg-type]
+    assert summary.coverage_hours == pytest.approx(8 - uncovered_s / 3600)
+    assert not summary.complete and summary.gap_hours > 0
     assert verify_journal(journal).ok
     assert json.loads(json.dumps(run.monitoring.snapshot()))["completed_at"] is not None
 

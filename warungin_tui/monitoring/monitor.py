@@ -155,11 +155,10 @@ class Monitor:
         stop_s = schedule.period_s
         if self.options.for_s is not None:
             stop_s = min(stop_s, clock.now() + self.options.for_s)
-        self._record_missed(clock, schedule, "the monitor was not running")
-        while (item := schedule.round_after(self.state.handled_through_s)) is not None:
-            if item.due_s >= stop_s:
-                return
-            self._record_missed(clock, schedule, "the monitor fell behind the schedule")
+        missed_because = "the monitor was not running"
+        while True:
+            self._record_missed(clock, schedule, missed_because)
+            missed_because = "the monitor fell behind the schedule"
             item = schedule.round_after(self.state.handled_through_s)
             if item is None or item.due_s >= stop_s:
                 break

@@ -27,7 +27,7 @@ from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
 from warungin_tui.templating import TemplateValueMissing
-from warungin_tui.values import config_values
+from warungin_tui.values import config_values, group_values
 
 OUTPUT_JOURNAL_LIMIT = 5000
 """Lines per step attempt written to the journal; the rest is counted, not kept."""
@@ -143,7 +143,8 @@ class Engine(HumanAnswers, RollbackProcedure):
             listener(record)
 
     # -- template values --
-    def values(self) -> dict[str, Any]:
+    def values(self, spec: StepSpec | None = None) -> dict[str, Any]:
+        """Every template value, plus `{group}`... for an expanded start-order step."""
         values = config_values(self.config)
         now = datetime.now().astimezone()
         minutes = self.config.thresholds.maintenance_minutes
@@ -157,6 +158,8 @@ class Engine(HumanAnswers, RollbackProcedure):
             rollback_state=self.rollback_state(),
         )
         values.update(self.run.values)
+        if spec is not None:
+            values.update(group_values(spec.start_group, spec.start_group_index))
         return values
 
     def issue_summary(self) -> str:
@@ -221,7 +224,7 @@ class Engine(HumanAnswers, RollbackProcedure):
                 self.active_step = None
 
     async def _execute(self, spec: StepSpec) -> Outcome:
-        values = self.values()
+        values = self.values(spec)
         journaled = 0
         dropped = 0
         redactor = LineRedactor()

@@ -154,7 +154,7 @@ class RunIntents(_Base):
     async def confirm_step(self, spec: StepSpec, why: str = "") -> bool:
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.require_engine()
-        preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
+        preview = command_preview(spec, engine.values(spec), engine.run.results[spec.id])
         message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
         return bool(
             await self.push_screen_wait(ConfirmScreen(f"Run {spec.title}?", message, danger=True))

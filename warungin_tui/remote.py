@@ -31,6 +31,8 @@ FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while 
 MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
 MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024  # far beyond any real known_hosts; /dev/zero is not
+MAX_KEY_FILE_BYTES = 1024 * 1024  # an RSA-16384 private key is ~13 kB
 
 # Every command runs inside this POSIX sh script. timeout(1) puts the command in its own process
 # group and TERMs/KILLs that group on the host. Closing a channel does not stop a command that
@@ -271,6 +273,8 @@ class Remote:
             except OSError as exc:  # refused, no route; DNS (socket.gaierror: errno < 0)
                 reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or exc
                 raise HostUnreachable(f"{where}: {reason}") from None
+            except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
+                raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None
             self._conn, self._client = conn, client
 
     async def trust_host_key(self, error: HostKeyUnknown) -> None:
@@ -346,7 +350,8 @@ class Remote:
         # A missing file is an empty list: asyncssh would fall back to ~/.ssh/known_hosts.
         path = self.known_hosts_path
         try:
-            return asyncssh.import_known_hosts(path.read_text(encoding="utf-8"))
+            text = read_capped(path, MAX_KNOWN_HOSTS_BYTES).decode("utf-8")
+            return asyncssh.import_known_hosts(text)
         except FileNotFoundError:
             return asyncssh.import_known_hosts("")
         except (OSError, UnicodeDecodeError, ValueError, asyncssh.KeyImportError) as exc:
@@ -371,7 +376,9 @@ class Remote:
             return ()
         path = Path(self.target.identity_file).expanduser()
         try:
-            return [asyncssh.read_private_key(path)]
+            return [asyncssh.import_private_key(read_capped(path, MAX_KEY_FILE_BYTES))]
+        except ValueError as exc:
+            raise AuthenticationFailed(f"cannot use identity file {path}: {exc}") from None
         except OSError as exc:
             raise AuthenticationFailed(
                 f"cannot read identity file {path}: {exc.strerror}"
@@ -477,3 +484,12 @@ def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
         number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
         return None if number is None else 128 + int(number)
     return process.exit_status
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """A local file's bytes, refused (ValueError) past `limit`: /dev/zero must not fill memory."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1024} kB: not a file of this kind")
+    return data

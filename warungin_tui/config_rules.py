@@ -59,8 +59,8 @@ def _ref_problem(name: str) -> str | None:
         return "it is empty"
     if name.startswith("-"):
         return "it starts with `-`"
-    if name == "@" or name == "HEAD":
-        return f"`{name}` names no branch"
+    if name == "HEAD":
+        return "`HEAD` names no branch"
     if _REF_FORBIDDEN.search(name):
         return "it holds a space, a control character or one of ~ ^ : ? * [ \\"
     if ".." in name or "@{" in name:

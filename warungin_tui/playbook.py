@@ -193,7 +193,7 @@ def build_playbook(config: Config, data: dict[str, Any] | None = None) -> Playbo
             steps.extend(_expand_start_order(block, config))
             block = []
             if step is not None:
-                steps.append(step)
+                steps.append(dict(step))  # titles are filled below: never in the caller's data
         phases.append({**phase, "steps": steps})
     from warungin_tui.values import config_values, group_values
 

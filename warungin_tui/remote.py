@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -449,7 +450,10 @@ class Remote:
             process.close()
             raise
         finally:
-            reading.cancel()  # first, or the gather future logs an unretrieved CancelledError
+            reading.cancel()
+            # A cancelled gather ends holding CancelledError as its exception: retrieve it, or
+            # asyncio logs "_GatheringFuture exception was never retrieved" on the way out.
+            reading.add_done_callback(_retrieve_exception)
             for task in pumps:
                 task.cancel()  # one pump may outlive a gather that failed on the other
         status = _exit_status(process)
@@ -484,6 +488,11 @@ def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
         number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
         return None if number is None else 128 + int(number)
     return process.exit_status
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def read_capped(path: Path, limit: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -58,6 +59,8 @@ class HttpProber:
         started = time.perf_counter()
         # httpx timeouts are per phase; asyncio.timeout gives the step a real deadline.
         async with asyncio.timeout(timeout):
+            # Only encodings _read_capped can inflate with a cap.
+            headers["Accept-Encoding"] = "gzip, deflate"
             request = self.client.build_request(
                 method, target, json=json_body, headers=headers, timeout=timeout
             )
@@ -81,21 +84,30 @@ class HttpProber:
 
 
 async def _read_capped(response: httpx.Response) -> tuple[bytes, str]:
-    """At most MAX_BODY_BYTES of the decoded body, and a note of what was left unread."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        room = MAX_BODY_BYTES - size
+    """At most MAX_BODY_BYTES of the decoded body, and a note of what was left unread.
+
+    gzip/deflate are inflated here with a cap on the output: 64 kB of a gzip bomb would
+    otherwise inflate to ~64 MB in one go inside httpx's decoder.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    inflate = zlib.decompressobj(47) if encoding in ("gzip", "x-gzip", "deflate") else None
+    own = inflate is not None or encoding == "identity"
+    chunks = response.aiter_raw() if own else response.aiter_bytes()
+    body = bytearray()
+    async for raw in chunks:
+        room = MAX_BODY_BYTES - len(body)
+        try:
+            chunk = inflate.decompress(raw, room + 1) if inflate else raw
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"cannot inflate the {encoding} answer: {exc}") from None
         if len(chunk) > room:
-            chunks.append(chunk[:room])
+            body += chunk[:room]
             announced = response.headers.get("content-length", "")
-            encoded = "content-encoding" in response.headers
-            if announced.isdigit() and not encoded:
-                return b"".join(chunks), f"{int(announced) - MAX_BODY_BYTES} bytes not read"
-            return b"".join(chunks), f"the rest after {MAX_BODY_BYTES} bytes not read"
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), ""
+            if announced.isdigit() and encoding == "identity":
+                return bytes(body), f"{int(announced) - MAX_BODY_BYTES} bytes not read"
+            return bytes(body), f"the rest after {MAX_BODY_BYTES} bytes not read"
+        body += chunk
+    return bytes(body), ""
 
 
 def _json_field(data: Any, dotted: str) -> Any:

@@ -133,3 +133,30 @@ async def test_values_no_resolver_takes_give_one_line(
     message = str(error.value)
     assert "cannot use this host or user" in message
     assert "\n" not in message and len(message) < 1000
+
+
+async def test_a_2_5_mb_line_is_cut_in_output_and_detail(target_config: TargetConfig) -> None:
+    """A 2.5 MB "one-line" error: each line reaching the journal and the detail stay short."""
+    from warungin_tui.remote import MAX_LINE_CHARS
+    from warungin_tui.steps.ssh import run_ssh_step
+
+    lines: list[str] = []
+
+    async def output(stream: str, batch: list[str]) -> None:
+        lines.extend(batch)
+
+    command = "head -c 2500000 /dev/zero | tr '\\0' x >&2; printf 'y%.0s' $(seq 20000); exit 3"
+    spec = StepSpec(id="t.ssh", title="long", seed_ref="test", kind=StepKind.SSH, command=command)
+    config = load_config(SAMPLE_CONFIG)
+    remote = Remote(target_config)
+    ctx = StepContext(config, {"command_timeout_seconds": "30"}, output, lambda _: None, remote)
+    try:
+        outcome = await run_ssh_step(ctx, spec)
+    finally:
+        await remote.close()
+    assert outcome.status == StepStatus.FAILED and outcome.exit_code == 3
+    assert len(outcome.detail) < 400 and outcome.detail.endswith("[...]")
+    x_cut = "x" * MAX_LINE_CHARS + f" [... {2_500_000 - MAX_LINE_CHARS} more characters cut]"
+    y_cut = "y" * MAX_LINE_CHARS + f" [... {20_000 - MAX_LINE_CHARS} more characters cut]"
+    assert x_cut in lines and y_cut in lines  # neither line ended with a newline
+    assert all(len(line) < MAX_LINE_CHARS + 50 for line in lines)

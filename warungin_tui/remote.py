@@ -30,6 +30,7 @@ KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much lat
 CLIENT_GRACE_S = 10  # the client gives up this long after the host-side deadline
 FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while it flows
 MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
+MAX_LINE_CHARS = 10_000  # a longer line is cut (a 2.5 MB "line" must not reach the journal)
 MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
 MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024  # far beyond any real known_hosts; /dev/zero is not
@@ -158,6 +159,7 @@ class _Output:
         self.kept: dict[str, list[str]] = {s: [] for s in self.STREAMS}
         self.kept_size = dict.fromkeys(self.STREAMS, 0)
         self.partial = dict.fromkeys(self.STREAMS, "")
+        self.partial_cut = dict.fromkeys(self.STREAMS, 0)  # characters cut from `partial`
         self.pending: dict[str, list[str]] = {s: [] for s in self.STREAMS}
         self.last_flush = time.monotonic()
         # One flush at a time keeps batches in order and slows readers to the callback's pace.
@@ -172,6 +174,15 @@ class _Output:
             return
         lines = (self.partial[stream] + chunk).split("\n")
         self.partial[stream] = lines.pop()
+        carried = self.partial_cut[stream]
+        if lines:  # what was cut from the unfinished line belongs to the first line ending now
+            lines[0] = _cut_line(lines[0], carried)
+            lines[1:] = [_cut_line(line) for line in lines[1:]]
+            carried = 0
+        if len(self.partial[stream]) > MAX_LINE_CHARS:  # a line that never ends stays bounded
+            carried += len(self.partial[stream]) - MAX_LINE_CHARS
+            self.partial[stream] = self.partial[stream][:MAX_LINE_CHARS]
+        self.partial_cut[stream] = carried
         self.pending[stream].extend(line.removesuffix("\r") for line in lines)
         if len(self.pending[stream]) >= MAX_BATCH_LINES or (
             time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S
@@ -184,8 +195,9 @@ class _Output:
             self.last_flush = time.monotonic()
             for stream in self.STREAMS:
                 if final and self.partial[stream]:
-                    self.pending[stream].append(self.partial[stream].removesuffix("\r"))
-                    self.partial[stream] = ""
+                    last = _cut_line(self.partial[stream], self.partial_cut[stream])
+                    self.pending[stream].append(last.removesuffix("\r"))
+                    self.partial[stream], self.partial_cut[stream] = "", 0
                 while self.pending[stream] and self.callback is not None:
                     batch = self.pending[stream][:MAX_BATCH_LINES]
                     del self.pending[stream][:MAX_BATCH_LINES]
@@ -488,6 +500,14 @@ def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
         number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
         return None if number is None else 128 + int(number)
     return process.exit_status
+
+
+def _cut_line(line: str, already_cut: int = 0) -> str:
+    """The line, at most MAX_LINE_CHARS of it, saying how much was cut."""
+    cut = already_cut + max(0, len(line) - MAX_LINE_CHARS)
+    if not cut:
+        return line
+    return f"{line[:MAX_LINE_CHARS]} [... {cut} more characters cut]"
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:

@@ -154,3 +154,32 @@ def test_unreadable_or_huge_config_gives_one_line(tmp_path: Path, name: str) -> 
 def test_sample_config_still_validates() -> None:
     result = run_cli("validate", str(SAMPLE_CONFIG))
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("target", "host", "::1"),
+        ("target", "host", "10.0.0.7"),
+        ("target", "host", "pos-1.example.internal"),
+        ("target", "user", "svc.deploy"),
+        ("target", "user", "backup$"),
+        ("target", "project_dir", "/srv/New Warungin"),
+        ("release", "branch", "release/1.1"),
+        ("release", "version", "v1.1.0-rc.1+build.7"),
+        ("services", "expected", ["postgres", "redis", "backend", "frontend", "nginx", "loki",
+                                  "promtail", "cloudflared", "my_service.v2"]),  # fmt: skip
+        ("database", "name", "warungin_prod"),
+        ("database", "backups_glob", "warungin-*.sql.gz"),
+        ("contacts", "tech_lead_phone", "+62 811-1234 (Sari Wijaya, ext. 7)"),
+        ("endpoints", "api", "http://127.0.0.1:8000/"),
+    ],
+)
+def test_ordinary_values_stay_accepted(section: str, key: str, value: Any) -> None:
+    from warungin_tui.config import parse_config
+
+    data = sample()
+    data[section][key] = value
+    if key == "expected":
+        data["services"]["start_order"][-1].append("my_service.v2")
+    parse_config(data)

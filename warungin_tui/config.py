@@ -93,13 +93,6 @@ class TargetConfig(_Section):
     backup_dir: RemotePath | None = None
     """Where release backups are written; defaults to project_dir (earlier backups excluded)."""
 
-    @field_validator("host", "user", "project_dir")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
     @property
     def effective_backup_dir(self) -> str:
         return self.backup_dir or self.project_dir

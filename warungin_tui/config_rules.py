@@ -111,9 +111,10 @@ def host_problem(value: str) -> str | None:
         return f"must be a host name or address (at most {MAX_HOST_LENGTH} characters)"
     if any(c.isspace() for c in value) or control_characters(value):
         return "must not contain spaces or control characters"
-    literal = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    if not value:
+        return "must not be empty"
     try:
-        ipaddress.ip_address(literal)
+        ipaddress.ip_address(value)  # IPv6 bare, as ssh takes it: `::1`, not `[::1]`
         return None
     except ValueError:
         pass
@@ -127,6 +128,8 @@ def host_problem(value: str) -> str | None:
 
 
 def login_name_problem(value: str) -> str | None:
+    if not value:
+        return "must not be empty"
     if not LOGIN_NAME.fullmatch(value) or value.startswith("-"):
         return (
             f"{value!r} is not a login name (letters, digits, `_`, `.`, `-`; at most 32; "

@@ -91,7 +91,9 @@ async def _read_capped(response: httpx.Response) -> tuple[bytes, str]:
     """
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     inflate = zlib.decompressobj(47) if encoding in ("gzip", "x-gzip", "deflate") else None
-    own = inflate is not None or encoding == "identity"
+    own = (inflate is not None or encoding == "identity") and not response.is_stream_consumed
+    if not own:  # another encoding, or a body already in memory (decoded by httpx)
+        inflate = None
     chunks = response.aiter_raw() if own else response.aiter_bytes()
     body = bytearray()
     async for raw in chunks:

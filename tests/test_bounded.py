@@ -8,6 +8,7 @@ import threading
 import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,3 +161,23 @@ async def test_a_2_5_mb_line_is_cut_in_output_and_detail(target_config: TargetCo
     y_cut = "y" * MAX_LINE_CHARS + f" [... {20_000 - MAX_LINE_CHARS} more characters cut]"
     assert x_cut in lines and y_cut in lines  # neither line ended with a newline
     assert all(len(line) < MAX_LINE_CHARS + 50 for line in lines)
+
+
+async def test_trusting_a_key_after_a_last_line_without_newline(
+    target_config: TargetConfig, tmp_path: Path
+) -> None:
+    """The newline check reads one byte, not the whole known_hosts file."""
+    from warungin_tui.remote import HostKeyUnknown
+
+    known_hosts = tmp_path / "known_hosts_no_newline"
+    known_hosts.write_text("# a comment without its newline")
+    remote = Remote(target_config.model_copy(update={"known_hosts": str(known_hosts)}))
+    try:
+        with pytest.raises(HostKeyUnknown) as caught:
+            await remote.connect()
+        await remote.trust_host_key(caught.value)
+        lines = known_hosts.read_text().splitlines()
+        assert lines[0] == "# a comment without its newline" and len(lines) == 2
+        assert (await remote.run("echo ok", timeout=10)).stdout == "ok\n"
+    finally:
+        await remote.close()

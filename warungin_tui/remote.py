@@ -298,7 +298,7 @@ class Remote:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as file:
-                if file.tell() and not path.read_bytes().endswith(b"\n"):
+                if file.tell() and not _ends_with_newline(path):
                     line = "\n" + line
                 file.write(line)
         except OSError as exc:
@@ -508,6 +508,12 @@ def _cut_line(line: str, already_cut: int = 0) -> str:
     if not cut:
         return line
     return f"{line[:MAX_LINE_CHARS]} [... {cut} more characters cut]"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
 
 
 def _retrieve_exception(future: asyncio.Future[Any]) -> None:

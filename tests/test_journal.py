@@ -207,3 +207,33 @@ def test_a_changed_last_line_is_still_tampering(tmp_path: Path) -> None:
     assert not result.ok and not result.torn_tail and result.first_bad_line == 4
     cli = run_cli("verify-log", str(path))
     assert cli.returncode == 1 and "incomplete" not in cli.stderr
+
+
+@pytest.mark.parametrize("running", ["rollback.stop", None])
+async def test_crash_during_a_rollback_is_not_a_rollback_in_progress(
+    tmp_path: Path, running: str | None
+) -> None:
+    """After a crash mid-rollback nothing runs: resume closes the rollback as interrupted and
+    says where the host may be, instead of showing a rollback in progress."""
+    from warungin_tui.widgets.format import next_hint
+
+    config = load_config(SAMPLE_CONFIG)
+    engine = Engine.start_new(config, tmp_path / "j", operator="Dewi")
+    engine.record({"type": "rollback_started", "reason": "health failed", "by": "Dewi"})
+    if running:
+        engine.record({"type": "step_started", "step": running, "kind": "ssh"})
+    await engine.aclose()  # the process dies here
+    assert engine.journal is not None
+    resumed = Engine.resume(config, engine.journal.path)
+    try:
+        state = resumed.rollback_state()
+        assert state == "FAILED: see the log", state
+        assert "in progress" not in next_hint(resumed.run)
+        last = resumed.run.rollbacks[-1]
+        assert last["ok"] is False and last["stopped_at"] == running
+        assert "interrupted: the tool stopped during the rollback" in last["detail"]
+        if running:
+            assert "services may be partly stopped" in last["detail"]
+        assert verify_journal(resumed.journal.path).ok  # type: ignore[union-attr]
+    finally:
+        await resumed.aclose()

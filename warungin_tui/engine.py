@@ -110,7 +110,8 @@ class Engine(HumanAnswers, RollbackProcedure):
         playbook = build_playbook(config)
         run = rebuild_run(playbook, records)
         engine = cls(config, run, Journal(path), remote)
-        for step_id in run.running_steps():
+        running = run.running_steps()
+        for step_id in running:
             engine.record(
                 {
                     "type": "step_finished",
@@ -120,6 +121,15 @@ class Engine(HumanAnswers, RollbackProcedure):
                     "is unknown: check before retrying",
                 }
             )
+        if run.rollbacks and "ok" not in run.rollbacks[-1]:
+            # Nothing runs any more: the rollback ended when the tool did, wherever it was.
+            stopped_at = next(
+                (s for s in running if run.playbook.phase_of(s).id == "rollback"), None
+            )
+            detail = "interrupted: the tool stopped during the rollback"
+            if stopped_at is None:
+                detail += " (between two of its steps): check the host before going on"
+            engine._rollback_finished(False, detail, stopped_at, [])
         return engine
 
     # -- events --

@@ -28,7 +28,10 @@ from warungin_tui.commands import RunCommands
 from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
 from warungin_tui.engine import Engine, EngineError, find_unfinished_run
+from warungin_tui.hostrecords import HostState
 from warungin_tui.intents import STEP_GROUP, RunIntents
+from warungin_tui.journal import JournalLocked, describe_holder, journal_holder
+from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.help import HelpScreen
@@ -161,6 +164,16 @@ class WarunginApp(RunIntents, App[int]):
         from warungin_tui.screens.hostkey import HostKeyChangedScreen, HostKeyScreen
 
         start = self.get_screen_of(StartScreen)
+        if resume_path is not None and (holder := journal_holder(resume_path)) is not None:
+            # Another process has this run open: show it, never append to it.
+            self._show_engine(Engine.open_read_only(self.config, resume_path, holder), start)
+            self.notify(
+                f"This run is open in {describe_holder(holder)}: shown read-only.",
+                title="Read-only",
+                severity="warning",
+                timeout=15,
+            )
+            return
         if self.remote is None:
             self.remote = self.remote_factory(self.config.target)
         trusted: list[str] = []
@@ -184,21 +197,56 @@ class WarunginApp(RunIntents, App[int]):
                 start.connect_failed(exc.title, str(exc))
                 return
         if resume_path is not None:
-            engine = Engine.resume(self.config, resume_path, remote=self.remote)
+            try:
+                engine = Engine.resume(
+                    self.config, resume_path, remote=self.remote, guard_host=True
+                )
+            except JournalLocked as exc:  # opened elsewhere while we connected
+                self._show_engine(
+                    Engine.open_read_only(self.config, resume_path, exc.holder), start
+                )
+                self.notify(str(exc), title=exc.title, severity="warning", timeout=15)
+                return
             engine.set_operator(operator)
         else:
             engine = Engine.start_new(
-                self.config, self.journal_dir, operator=operator, remote=self.remote
+                self.config,
+                self.journal_dir,
+                operator=operator,
+                remote=self.remote,
+                guard_host=True,
             )
         for fingerprint in trusted:
             engine.trusted_host_key(fingerprint)
         if self.prepare_engine is not None:
             self.prepare_engine(engine)
+        self._show_engine(engine, start)
+        if resume_path is not None:
+            await self._ask_host_about_interrupted(engine)
+
+    def _show_engine(self, engine: Engine, start: StartScreen) -> None:
         self.engine = engine
         self._unsubscribe = engine.subscribe(self._on_record)
         while self.screen is not start:  # e.g. help opened while connecting
             self.pop_screen()
         self.switch_screen(OverviewScreen())
+
+    async def _ask_host_about_interrupted(self, engine: Engine) -> None:
+        """On resume: steps the journal left running are settled from the host's records."""
+        said = await engine.resolve_interrupted()
+        for step_id, found in said.items():
+            title = engine.run.playbook.step(step_id).title
+            if found is not None and found.state == HostState.RUNNING:
+                self.notify(
+                    f"{title} is still running on the host (pid {found.pid}): r offers to wait "
+                    "for it or stop it.",
+                    title="Still running on the host",
+                    severity="warning",
+                    timeout=15,
+                )
+            elif engine.run.status(step_id) != StepStatus.INTERRUPTED:
+                result = engine.run.results[step_id]
+                self.notify(f"{title}: {result.status}. {result.detail}", title="Learned")
 
     def get_screen_of(self, kind: type[StartScreen]) -> StartScreen:
         for screen in reversed(self.screen_stack):

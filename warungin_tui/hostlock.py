@@ -74,7 +74,7 @@ class HostLockHeld(EngineError):
         who = holder.describe() if holder else "someone (its holder file is missing or damaged)"
         super().__init__(
             f"The host is locked by {who}. Wait for that run to finish, or break the lock "
-            "with a reason (`warungin-tui unlock --reason ...`, or B in the wizard)."
+            "with a reason (`warungin-tui unlock --reason ...`; the wizard asks for one)."
         )
 
 

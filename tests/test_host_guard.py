@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_remote import FakeRemote
 from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, SAMPLE_CONFIG, cli_argv, wait_until
 from tests.playbook_driver import drive
@@ -302,3 +303,89 @@ async def test_a_build_still_running_after_a_restart_can_be_stopped(tmp_path: Pa
                     if each is not None:
                         await each.aclose()
                         await each.remote.close()
+
+
+# -- the wizard shows what the engine says -----------------------------------------------------
+async def test_a_second_wizard_shows_an_open_run_read_only(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from tests.app_fixtures import make_app
+    from tests.test_app import SIZE, engine_of, on_screen, text_of
+
+    app, remote = make_app(tmp_path)
+    other = Engine.start_new(app.config, tmp_path / "journals", operator="Night Shift")
+    path = other.journal.path  # type: ignore[union-attr]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await on_screen(pilot, "start")
+            shown = text_of(app.screen.query_one("#unfinished", Static))
+            assert f"open in process {os.getpid()}" in shown and "Night Shift" in shown
+            await pilot.press("enter")
+            await on_screen(pilot, "overview")
+            engine = engine_of(app)
+            assert engine.read_only and "Night Shift" in engine.read_only
+            lines = len(read_journal(path))
+            app.open_phase("pre")  # its automated items would run by themselves
+            await on_screen(pilot, "phase-pre")
+            await pilot.press("space")
+            await pilot.pause()
+            assert len(read_journal(path)) == lines and remote.commands == []
+            assert "READ-ONLY" in text_of(app.screen.query_one("#run-bar", Static))
+    finally:
+        other.journal.close()  # type: ignore[union-attr]
+
+
+class LockedHost(FakeRemote):
+    """A scripted host whose lock another run holds until it is broken."""
+
+    HOLDER = '{"journal": "", "jump_host": "elsewhere", "operator": "Ana First", '
+    HOLDER += '"release": "1.1.0", "run_id": "20250101-000000-abcdef", "since": "02:00"}'
+
+    def __init__(self, rules: list[tuple[str, int, str]]) -> None:
+        super().__init__(rules=rules)
+        self.locked = True
+
+    async def run(self, command: str, **options: object) -> object:
+        if LOCK_DIR_NAME in command and self.locked:
+            if "echo held" in command:
+                return await self._answer(command, 0, "held\n" + self.HOLDER + "\n")
+            if "rmdir" in command:
+                self.locked = False
+                return await self._answer(command, 0, "")
+            return await self._answer(command, 3, self.HOLDER + "\n")
+        return await super().run(command, **options)  # type: ignore[arg-type]
+
+    async def _answer(self, command: str, code: int, stdout: str) -> object:
+        from warungin_tui.remote import CommandResult
+
+        self.commands.append(command)
+        return CommandResult(command, code, stdout, "", False, 0.01)
+
+
+async def test_the_wizard_asks_for_a_reason_before_breaking_the_host_lock(tmp_path: Path) -> None:
+    from tests.app_fixtures import HEALTHY_RULES, make_app
+    from tests.test_app import SIZE, engine_of, on_screen, open_gates, start, until
+
+    remote = LockedHost(list(HEALTHY_RULES))
+    app, _ = make_app(tmp_path, remote)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await start(pilot)
+        open_gates(app, "pre")
+        engine = engine_of(app)
+        app.run_step("phase1.notify")
+        await on_screen(pilot, "prompt")
+        assert "Ana First" in str(app.screen.message) and "02:00" in str(app.screen.message)
+        assert engine.run.results["phase1.notify"].attempts == 0  # nothing ran
+        await pilot.press("escape")  # leaving it: nothing happens
+        await until(pilot, lambda: not app.step_workers())
+        assert remote.locked and engine.run.results["phase1.notify"].attempts == 0
+        app.run_step("phase1.notify")
+        await on_screen(pilot, "prompt")
+        for key in "Ana is off shift":
+            await pilot.press("space" if key == " " else key)
+        await pilot.press("enter")
+        await until(pilot, lambda: engine.run.status("phase1.notify") == StepStatus.PASSED)
+        broken = events(engine.journal.path, "host_lock_broken")  # type: ignore[union-attr]
+        assert broken[0]["reason"] == "Ana is off shift"
+        assert broken[0]["holder"]["operator"] == "Ana First"
+        assert events(engine.journal.path, "host_lock_taken")  # type: ignore[union-attr]

@@ -57,17 +57,23 @@ async def _probe(engine: Engine, step_ids: list[str]) -> list[dict[str, Any]]:
 
 async def _lock_rows(engine: Engine) -> list[dict[str, Any]]:
     """A warning row when another run holds the host lock (someone may be deploying now)."""
-    held, holder = await engine.host_lock()
+    try:
+        held, holder = await engine.host_lock()
+    except RemoteError as exc:
+        held, holder = True, None
+        detail = f"the host lock could not be read ({exc.title}: {exc})"
+    else:
+        who = holder.describe() if holder else "someone (its holder file is missing or damaged)"
+        detail = f"the host is locked by {who}: a deployment may be changing it now"
     if not held:
         return []
-    who = holder.describe() if holder else "someone (its holder file is missing or damaged)"
     return [
         {
             "id": "host.lock",
             "title": "Host lock",
             "seed_ref": "",
             "status": "warning",
-            "detail": f"the host is locked by {who}: a deployment may be changing it now",
+            "detail": detail,
             "duration_s": 0.0,
             "exit_code": None,
             "holder": asdict(holder) if holder else None,

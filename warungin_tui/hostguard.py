@@ -36,6 +36,7 @@ from warungin_tui.hostrecords import (
     forget_run_command,
     parse_probe,
     probe_command,
+    prune_command,
     record_dir,
     record_id,
     stop_command,
@@ -113,6 +114,8 @@ class HostGuard:
         if current is not None and current.run_id != self.run.run_id:
             raise HostLockHeld(self.lock_dir, current)
         self._host_lock_held = True
+        with contextlib.suppress(Exception):  # housekeeping only: old runs' records
+            await self.remote.run(prune_command(), timeout=ASK_TIMEOUT_S)
         event: dict[str, Any] = {"type": "host_lock_taken", "lock_dir": self.lock_dir}
         if current is None:
             event["holder"] = asdict(holder)

@@ -20,6 +20,7 @@ RECORDS_ROOT = '"$HOME"/.cache/warungin-tui/runs'
 """A shell word: where the run folders live on the host (the SSH user's cache)."""
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+RECORDS_KEPT_DAYS = 14  # records of runs that never ended are pruned after this
 STOP_WAIT_S = 8  # after TERM, how long `stop` waits for the status before it sends KILL
 
 
@@ -111,6 +112,14 @@ def stop_command(record: str) -> str:
 def forget_run_command(run_id: str) -> str:
     """Remove a run's records (only the tool's own folder under the user's cache)."""
     return f"rm -rf -- {run_records_dir(run_id)}"
+
+
+def prune_command(days: int = RECORDS_KEPT_DAYS) -> str:
+    """Remove run folders untouched for `days` (runs that never ended); the tool's own only."""
+    return (
+        f"[ -d {RECORDS_ROOT} ] && find {RECORDS_ROOT} -mindepth 1 -maxdepth 1 -type d "
+        f"-mtime +{int(days)} -exec rm -rf -- {{}} + ; true"
+    )
 
 
 def parse_probe(stdout: str) -> HostCommand:

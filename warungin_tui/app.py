@@ -221,8 +221,27 @@ class WarunginApp(RunIntents, App[int]):
         if self.prepare_engine is not None:
             self.prepare_engine(engine)
         self._show_engine(engine, start)
+        await self._tell_host_lock(engine)
         if resume_path is not None:
             await self._ask_host_about_interrupted(engine)
+
+    async def _tell_host_lock(self, engine: Engine) -> None:
+        """Another run holding the host lock is said at once, not only at Phase 1."""
+        from warungin_tui.remote import RemoteError
+
+        try:
+            held, holder = await engine.host_lock()
+        except RemoteError:
+            return  # the first step that needs the lock will say what is wrong
+        if held and (holder is None or holder.run_id != engine.run.run_id):
+            who = holder.describe() if holder else "someone (its holder file is damaged)"
+            self.notify(
+                f"The host is locked by {who}. Phase 1 cannot start until that run ends or "
+                "the lock is broken with a reason.",
+                title="Host locked",
+                severity="warning",
+                timeout=20,
+            )
 
     def _show_engine(self, engine: Engine, start: StartScreen) -> None:
         self.engine = engine
@@ -339,6 +358,8 @@ class WarunginApp(RunIntents, App[int]):
     def why_not(self, action: str) -> str | None:
         if self.engine is None:
             return "No run yet: start one first (enter on the start screen)."
+        if action == "rollback" and self.engine.read_only:
+            return self.engine.read_only
         if action == "rollback" and not self.engine.run.rollback_available:
             return "No backup from Step 1.1 yet: there is nothing to roll back to."
         return None

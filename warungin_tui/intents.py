@@ -246,7 +246,7 @@ class RunIntents(_Base):
         if status in GATE_OK:
             return
         hint = {
-            StepStatus.INTERRUPTED: "r reconnects and retries; check the server first",
+            StepStatus.INTERRUPTED: "r reconnects and asks the host what became of it first",
             StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
         }.get(status, "")
         self.notify(

@@ -389,3 +389,36 @@ async def test_the_wizard_asks_for_a_reason_before_breaking_the_host_lock(tmp_pa
         assert broken[0]["reason"] == "Ana is off shift"
         assert broken[0]["holder"]["operator"] == "Ana First"
         assert events(engine.journal.path, "host_lock_taken")  # type: ignore[union-attr]
+
+
+@pytest.mark.sshd
+async def test_a_wizard_on_a_locked_host_is_told_who_holds_it(tmp_path: Path) -> None:
+    """Real OpenSSH: another run holds the lock; the wizard says so at once and at Phase 1."""
+    from tests.test_app import SIZE, Recorder, on_screen, open_gates, start, until
+    from warungin_tui.app import WarunginApp
+
+    async with RehearsalTarget("healthy", root=tmp_path / "target", transport="openssh") as target:
+        first = await guarded_engine(target, tmp_path / "first", "Ana First")
+        try:
+            await first.run_step("phase1.notify")
+            since = json.loads((target.host.project_dir / LOCK_DIR_NAME / "holder").read_text())
+            config = load_config(target.config_path)
+            notes = Recorder()
+            app = WarunginApp(config, target.config_path, journal_dir=tmp_path / "second")
+            async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+                app = await start(pilot)
+                await until(pilot, lambda: notes.has("Host locked"))
+                assert notes.has("Ana First") and notes.has(since["since"])
+                open_gates(app, "pre")
+                app.run_step("phase1.notify")
+                await on_screen(pilot, "prompt", timeout=30)
+                assert "Ana First" in str(app.screen.message)  # type: ignore[attr-defined]
+                await pilot.press("escape")
+                await until(pilot, lambda: not app.step_workers())
+                assert app.engine is not None
+                assert app.engine.run.results["phase1.notify"].attempts == 0
+            holder = json.loads((target.host.project_dir / LOCK_DIR_NAME / "holder").read_text())
+            assert holder["operator"] == "Ana First"
+        finally:
+            await first.aclose()
+            await first.remote.close()

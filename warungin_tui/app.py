@@ -290,8 +290,8 @@ class WarunginApp(RunIntents, App[int]):
         elif kind == "step_progress":
             self.progress[step_id] = {k: v for k, v in event.items() if k != "type"}
             message = partial(StepProgress, step_id, self.progress[step_id])
-        elif kind in ("step_started", "step_finished", "step_overridden"):
-            if kind == "step_started":
+        elif kind in ("step_started", "step_reattached", "step_finished", "step_overridden"):
+            if kind in ("step_started", "step_reattached"):
                 self.progress.pop(step_id, None)
             message = partial(StepChanged, step_id)
         else:

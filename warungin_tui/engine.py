@@ -384,14 +384,14 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure):
         for spec in self.run.playbook.phase(phase_id).steps:
             if not spec.automated or self.run.status(spec.id) in GATE_OK:
                 continue
-            confirmed = False
-            if spec.destructive or (
-                self.run.status(spec.id) == StepStatus.INTERRUPTED and not spec.retry_safe
-            ):
+            try:
+                # An interrupted step is first asked about on the host: the operator is asked
+                # only when it would really run (destructive, or its outcome is unknown).
+                outcome = await self.run_step(spec.id)
+            except NeedsConfirmation:
                 if confirm is None or not await confirm(spec):
                     break
-                confirmed = True
-            outcome = await self.run_step(spec.id, confirmed=confirmed)
+                outcome = await self.run_step(spec.id, confirmed=True)
             outcomes.append(outcome)
             if outcome.status not in GATE_OK:
                 break

@@ -229,7 +229,13 @@ class RunIntents(_Base):
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.require_engine()
         preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
-        message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
+        if not why:
+            why = (
+                f"{spec.title} is destructive."
+                if spec.destructive
+                else f"{spec.title} was interrupted and the host cannot say how it ended."
+            )
+        message = f"{why}\n\n{spec.seed_ref}\n$ {preview}"
         return bool(
             await self.push_screen_wait(ConfirmScreen(f"Run {spec.title}?", message, danger=True))
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from warungin_tui.config import Config
-from warungin_tui.hostlock import host_lock_dir
+from warungin_tui.hostlock import LOCK_DIR_NAME, host_lock_dir
 
 
 def _fmt(value: float) -> str:
@@ -19,6 +19,7 @@ def config_values(config: Config) -> dict[str, Any]:
         "project_dir": target.project_dir,
         "backup_dir": target.effective_backup_dir,
         "host_lock_dir": host_lock_dir(target.project_dir),
+        "host_lock_name": LOCK_DIR_NAME,  # the same, relative to the project (tar --exclude)
         "target": target.label,
         "host": target.host,
         "user": target.user,

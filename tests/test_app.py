@@ -357,7 +357,9 @@ class DrainingRemote(FakeRemote):
         self.release = asyncio.Event()
         self.polls = 0
 
-    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> Any:
+    async def run(
+        self, command: str, *, timeout: float, on_output: Any = None, record: Any = None
+    ) -> Any:
         if "FROM sessions" in command:
             self.polls += 1
             if self.polls > 1:

@@ -108,6 +108,23 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+@main.command()
+@click.option("--reason", required=True, help="Why the lock is broken (recorded).")
+@config_option
+def unlock(reason: str, config_path: str | None) -> None:
+    """Remove the host lock a run left behind; the reason is recorded."""
+    if not reason.strip():
+        fail("--reason must say why the lock is broken")
+    config, _ = load_or_exit(config_path)
+    from warungin_tui.headless import run_unlock
+
+    code, lines = asyncio.run(run_unlock(config, reason.strip()))
+    if code:
+        fail(lines, code)
+    for line in lines:
+        click.echo(line)
+
+
 @main.command("verify-log")
 @click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
 def verify_log(journal: Path) -> None:

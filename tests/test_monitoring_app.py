@@ -46,7 +46,7 @@ async def test_monitoring_screen_follows_the_journal_and_acknowledges(tmp_path: 
         await on_screen(pilot, "phase-monitoring")
         panel = app.screen.query_one("#monitoring-text", Static)
         assert "No monitor has run yet" in text_of(panel)
-        monitor = Journal(engine.journal.path)  # another process, as far as the wizard knows
+        monitor = Journal(engine.journal.path, exclusive=False)  # as the headless monitor
         monitor_writes(monitor)
         await until(pilot, lambda: "Uptime so far: 50.00%" in text_of(panel))
         shown = text_of(panel)

@@ -166,7 +166,7 @@ def test_second_monitor_lock_names_the_first(tmp_path: Path) -> None:
 def test_two_journal_writers_keep_one_chain(tmp_path: Path) -> None:
     """The wizard and the headless monitor both append to a run's journal."""
     path = tmp_path / "run.jsonl"
-    wizard, monitor = Journal(path), Journal(path)
+    wizard, monitor = Journal(path), Journal(path, exclusive=False)
     for index in range(5):
         wizard.append({"type": "note", "n": index})
         monitor.append({"type": "monitoring_gap", "n": index})
@@ -192,7 +192,7 @@ def test_engine_folds_what_the_monitor_appended(tmp_path: Path) -> None:
     assert engine.journal is not None
     seen: list[str] = []
     engine.subscribe(lambda record: seen.append(record["event"]["type"]))
-    monitor = Journal(engine.journal.path)
+    monitor = Journal(engine.journal.path, exclusive=False)
     started = {"type": "monitoring_started", "origin": 0.0, "speed": 1.0}
     monitor.append(started | {"settings": MonitoringConfig().model_dump(mode="json")})
     monitor.append(_sample(0, True))

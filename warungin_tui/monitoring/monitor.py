@@ -73,9 +73,9 @@ def redacted(value: Any) -> Any:
     return value
 
 
-def load_run(path: Path) -> Run:
+def load_run(path: Path, records: list[dict[str, Any]] | None = None) -> Run:
     """The run folded from its journal, with the config it was started with."""
-    records = read_journal(path)
+    records = read_journal(path) if records is None else records
     if not records or records[0]["event"].get("type") != "run_started":
         raise MonitorRefused(f"{path}: not a run journal")
     config = parse_config(records[0]["event"]["config"], path)
@@ -96,10 +96,16 @@ class Monitor:
         self.remote = remote
         self.options = options
         self.out = out
-        self.run = load_run(journal_path)
+        # Not the run's exclusive writer: the wizard may have it open (see Journal).
+        self.journal = Journal(journal_path, operator=options.operator, exclusive=False)
+        try:
+            self.run = load_run(journal_path, self.journal.read_all())
+        except BaseException:
+            self.journal.close()
+            raise
         if run_state(self.run) != RunState.IN_PROGRESS:
+            self.journal.close()
             raise MonitorRefused(f"{journal_path.name}: the run is {run_state(self.run)}")
-        self.journal = Journal(journal_path)
         self.http = HttpProber(remote)
         self.failures = 0
         self.last_error = ""

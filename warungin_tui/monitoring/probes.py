@@ -65,7 +65,7 @@ def _failed(status: int | None, stderr: str) -> ProbeResult:
 
 async def _http(ctx: ProbeContext, url: str, via_ssh: bool) -> ProbeResult:
     try:
-        response, latency, _ = await ctx.http.request(
+        answer = await ctx.http.request(
             "GET", url, via_ssh=via_ssh, json_body=None, timeout=ctx.timeout
         )
     except TimeoutError:
@@ -74,13 +74,13 @@ async def _http(ctx: ProbeContext, url: str, via_ssh: bool) -> ProbeResult:
         if via_ssh and not ctx.remote.connected:
             raise RemoteError(f"SSH port forward lost: {exc}") from None
         return {"ok": False, "status_code": None, "detail": f"request failed: {exc}"}
-    ms = round(latency * 1000, 1)
-    ok = 200 <= response.status_code < 300
+    ms = round(answer.latency_s * 1000, 1)
+    status = answer.response.status_code
     return {
-        "ok": ok,
-        "status_code": response.status_code,
+        "ok": 200 <= status < 300,
+        "status_code": status,
         "latency_ms": ms,
-        "detail": f"HTTP {response.status_code} in {ms} ms",
+        "detail": f"HTTP {status} in {ms} ms",
     }
 
 

@@ -157,6 +157,7 @@ async def test_lost_connection_is_a_monitor_gap_never_downtime(
             await remote.close()
     assert reopened, "the connection was never lost"
     run = load_run(journal)
+    assert len(run.monitoring.gaps) == 1, run.monitoring.gaps
     (gap,) = run.monitoring.gaps
     assert gap["reason"].startswith("no connection to the host")
     assert gap["from_s"] == 45 * 60 and gap["missed"] == 1

@@ -224,11 +224,12 @@ class Monitor:
             except RemoteError as exc:
                 self.last_error = str(exc)
                 await self.remote.close()
-                delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**self.failures)
-                self.failures += 1
-                if time.time() + delay >= slot_end_wall:
-                    await asyncio.sleep(max(0.0, slot_end_wall - time.time()))
+                remaining = slot_end_wall - time.time()
+                if remaining <= 0:
                     return None
+                # Backoff grows over an outage; the slot's end always gets a last attempt.
+                delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2**self.failures, remaining)
+                self.failures += 1
                 await asyncio.sleep(delay)
 
     async def _probe(self, item: Round, clock: Clock) -> dict[str, ProbeResult]:

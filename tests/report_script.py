@@ -334,3 +334,16 @@ async def failed_run(engine: Engine, clock: FakeClock) -> None:
 
 
 Script = Callable[[Engine, FakeClock], Awaitable[None]]
+
+
+async def failed_no_rollback_run(engine: Engine, clock: FakeClock) -> None:
+    """Phase 3 health fails (503); nobody has rolled back yet."""
+    await through_phase2(engine, clock)
+    prober: FakeProber = engine.http  # type: ignore[assignment]
+    prober.routes[f"{API}/api/health"] = (503, {"status": "degraded", "version": "1.1.0"}, 0.031)
+    await engine.run_automated("phase3")
+
+
+async def in_progress_run(engine: Engine, clock: FakeClock) -> None:
+    """Deployed (Phases 1-2 done), Phase 3 not started."""
+    await through_phase2(engine, clock)

@@ -589,15 +589,19 @@ async def test_wrong_keys_explain_and_export(tmp_path: Path, monkeypatch: Any) -
     notes = Recorder()
     written: list[Path] = []
 
-    def export_run(run: Any, config: Any, out_dir: Path) -> list[Path]:
+    def export_recorded(
+        run: Any, config: Any, out_dir: Path, *, journal_path: Path, record: Any
+    ) -> list[Path]:
+        assert journal_path.is_file(), "the wizard's export is bound to its journal"
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{run.run_id}.md"
+        record({"type": "export_written", "paths": [str(path)]})
         path.write_text("# log\n")
         written.append(path)
         return [path]
 
     fake = types.ModuleType("warungin_tui.export")
-    fake.export_run = export_run  # type: ignore[attr-defined]
+    fake.export_recorded = export_recorded  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "warungin_tui.export", fake)
     app, _ = make_app(tmp_path)
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:

@@ -214,7 +214,8 @@ def test_rollback_produces_a_complete_incident_report(rolled_back: Engine) -> No
     notice = fenced_block_after(md, "### Notify Tech Lead immediately")
     assert notice[0].startswith("TO: Sari Wijaya <sari@warungin.example>")
     assert notice[1].startswith("SUBJECT: CRITICAL: Warungin production issue - ")
-    assert "OVERALL STATUS: FAILED - ROLLBACK (previous version restored)" in md
+    assert "OVERALL STATUS: ROLLED BACK (previous version restored)" in md
+    assert md.splitlines()[2] == "**Outcome: ROLLED BACK** (previous version restored)"
     assert "Production Deployment: FAILED (Rollback)" in md
     assert "| No rollback needed | **NO** |" in md
     data = render_json(rolled_back.run, rolled_back.config, now=NOW)
@@ -379,3 +380,115 @@ def test_report_modules_import_no_textual() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=REPO)
+
+
+# -- every field of every section, in four kinds of run ------------------------------------------
+LEFTOVER = re.compile(r"\{[a-z_]+\}|\bthreshold\b", re.I)
+RUNS = {
+    "healthy": script.healthy_run,
+    "failed": script.failed_no_rollback_run,
+    "rolled back": script.failed_run,
+    "in progress": script.in_progress_run,
+}
+OUTCOMES = {
+    "healthy": "SUCCESS",
+    "failed": "FAILED",
+    "rolled back": "ROLLED BACK",
+    "in progress": "IN PROGRESS",
+}
+
+
+def leaves(node: object, where: str = "") -> Iterator[tuple[str, object]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaves(value, f"{where}[{index}]")
+    else:
+        yield where, node
+
+
+@pytest.mark.parametrize("kind", list(RUNS))
+async def test_every_field_is_filled_in_every_kind_of_run(
+    kind: str, clock: script.FakeClock, tmp_path: Path
+) -> None:
+    async for engine in scripted(clock, tmp_path / "journal", RUNS[kind]):
+        data = render_json(engine.run, engine.config, now=NOW)
+        md = markdown(engine)
+    assert data["outcome"] == OUTCOMES[kind]
+    assert md.splitlines()[2].startswith(f"**Outcome: {OUTCOMES[kind]}**")
+    # Everything but the appendix (command output may hold braces) and the journal facts.
+    fields = {k: v for k, v in data.items() if k not in ("steps", "journal", "outcome_detail")}
+    for where, value in leaves(fields):
+        if isinstance(value, str) and ".services.rows" not in where:  # docker's own fields
+            assert value.strip(), f"{kind}: {where} is empty"
+            assert not LEFTOVER.search(value), f"{kind}: {where} = {value!r}"
+    fields_md = md[: md.index("## Appendix")]
+    assert not LEFTOVER.search(fields_md), LEFTOVER.search(fields_md)
+    fields_list, sections = seed_template()
+    _, values = rendered_template(md, sections)
+    for field in fields_list:
+        assert_filled(field, values[field])
+    phase2 = {
+        label: v for (section, label), v in values.items() if section and "PHASE 2" in section
+    }
+    if kind == "rolled back":
+        assert "YES" not in phase2["Code Pulled"] and "ROLLED BACK" in phase2["Code Pulled"]
+        assert "| All code deployed successfully | **NO** |" in md
+        assert "| All code fixes deployed | **NO** |" in md
+    else:
+        assert phase2["Code Pulled"].startswith("YES")
+    if kind == "healthy":
+        assert "| Frontend loads: \\< 3 seconds | **YES** |" in md
+
+
+async def test_services_started_tells_what_the_group_starts_did(
+    clock: script.FakeClock, tmp_path: Path
+) -> None:
+    """Step 2.3's check did not run because group 2 never got healthy: the services did start."""
+    engine = await script.new_engine(clock, tmp_path)
+    for step_id, status, detail in [
+        ("phase2.start.1", "passed", "exit code 0"),
+        ("phase2.ready.1", "passed", "postgres redis ready"),
+        ("phase2.start.2", "passed", "exit code 0"),
+        ("phase2.ready.2", "failed", "backend unhealthy after 120 s"),
+    ]:
+        engine.record({"type": "step_started", "step": step_id, "kind": "ssh"})
+        engine.record(
+            {"type": "step_finished", "step": step_id, "status": status, "detail": detail}
+        )
+    _, values = rendered_template(markdown(engine), seed_template()[1])
+    await engine.aclose()
+    started = values[("PHASE 2: CODE DEPLOYMENT", "Services Started")]
+    assert started.startswith("NO (Wait until group 2 is healthy: backend frontend FAILED")
+    assert "backend unhealthy after 120 s" in started and "1/3 start groups ready" in started
+
+
+async def test_the_issue_is_the_earliest_failure_that_led_to_the_rollback(
+    clock: script.FakeClock, tmp_path: Path
+) -> None:
+    engine = await script.new_engine(clock, tmp_path)
+
+    def finished(step_id: str, status: str, detail: str) -> None:
+        engine.record({"type": "step_started", "step": step_id, "kind": "ssh"})
+        engine.record(
+            {"type": "step_finished", "step": step_id, "status": status, "detail": detail}
+        )
+
+    finished("phase2.build", "failed", "out of disk")
+    finished("phase2.build", "passed", "built")  # fixed by a retry: not the issue
+    finished("phase2.ready.2", "failed", "backend unhealthy")
+    finished("phase3.health", "failed", "HTTP 503")  # later: a consequence
+    engine.record({"type": "rollback_started", "reason": "backend down", "by": "Dewi"})
+    engine.record({"type": "rollback_finished", "ok": True, "detail": "previous version running"})
+    finished("phase2.ready.2", "passed", "ready")  # after the rollback: changes nothing
+    finished("phase3.auth", "failed", "HTTP 500")  # after the rollback: not the issue
+    assert engine.issue_summary().endswith(": backend unhealthy")
+    assert engine.issue_summary().startswith("Wait until group 2 is healthy")
+    md = markdown(engine)
+    await engine.aclose()
+    issue = dict(line.split(": ", 1) for line in fenced_block_after(md, "## Incident report"))
+    assert "phase2.ready.2" in issue["Issue Detected"]
+    detected = issue["Issue Detected"].split(" - ")[0]
+    assert detected < issue["Rollback Complete"].split(" - ")[0]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from warungin_tui.run import GATE_OK, Run, StepStatus
+from warungin_tui.templating import render_plain
 
 
 class ItemState(StrEnum):
@@ -23,6 +26,17 @@ class DerivedItem:
     steps: tuple[str, ...] = ()
     """Step ids (or `phase:<id>` for a whole phase gate) that must hold for the item to be YES."""
     special: str | None = None
+    undone_by_rollback: bool = False
+    """The item claims the new release is in place: a completed rollback makes it NO."""
+
+
+def item_label(item: DerivedItem, values: Mapping[str, Any]) -> str:
+    """The label with the configured threshold it quotes (config_values: never `threshold`)."""
+    return render_plain(item.label, values) if "{" in item.label else item.label
+
+
+def rolled_back(run: Run) -> bool:
+    return bool(run.rollbacks) and run.rollbacks[-1].get("ok") is True
 
 
 def _verification(label: str, steps: tuple[str, ...]) -> DerivedItem:
@@ -32,7 +46,7 @@ def _verification(label: str, steps: tuple[str, ...]) -> DerivedItem:
 VERIFICATION_HEALTH = [
     _verification("Backend health endpoint: 200 OK", ("phase3.health",)),
     _verification("Database connectivity: Connected", ("phase3.database",)),
-    _verification("Frontend loads: < threshold seconds", ("phase3.frontend",)),
+    _verification("Frontend loads: < {frontend_load_seconds} seconds", ("phase3.frontend",)),
     _verification("Authentication working: OK", ("phase3.auth",)),
     _verification("Error logs: Minimal/none", ("phase3.error_logs",)),
     _verification("All services started", ("phase2.services",)),
@@ -49,6 +63,7 @@ COMPLETION = [
         "All code deployed successfully",
         "DEPLOYMENT COMPLETION: All code deployed",
         ("phase2.pull", "phase2.build"),
+        undone_by_rollback=True,
     ),
     DerivedItem(
         "All services running and healthy",
@@ -100,7 +115,12 @@ SECURITY_HANDOFF = [
     ),
 ]
 GO_LIVE = [
-    DerivedItem("All code fixes deployed", "GO-LIVE: All code fixes deployed", ("phase:phase2",)),
+    DerivedItem(
+        "All code fixes deployed",
+        "GO-LIVE: All code fixes deployed",
+        ("phase:phase2",),
+        undone_by_rollback=True,
+    ),
     DerivedItem(
         "All services verified healthy",
         "GO-LIVE: All services verified healthy",
@@ -136,6 +156,8 @@ GO_LIVE = [
 def item_state(run: Run, item: DerivedItem) -> ItemState:
     if item.special == "no_rollback":
         return ItemState.NO if run.rollbacks else ItemState.YES
+    if item.undone_by_rollback and rolled_back(run):
+        return ItemState.NO
     states = []
     for ref in item.steps:
         if ref.startswith("phase:"):

@@ -116,7 +116,8 @@ def verify_log(journal: Path) -> None:
 
     result = verify_journal(journal)
     if result.ok:
-        click.echo(f"{journal}: ok, {result.lines} lines, chain intact")
+        last = f", last line sha256 {result.last_hash}" if result.last_hash else ""
+        click.echo(f"{journal}: ok, {result.lines} lines, chain intact{last}")
         return
     where = f"line {result.first_bad_line}: " if result.first_bad_line else ""
     fail(f"{journal}: {where}{result.reason}", EXIT_FAILED)

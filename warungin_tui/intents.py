@@ -144,6 +144,8 @@ class RunIntents(_Base):
         await self._reconnect(engine)
         ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
         detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
+        if ok:
+            self.export_now()  # the rollback ends the deployment: archive what happened
         self.notify(
             detail,
             title="Rollback done" if ok else "Rollback stopped",
@@ -280,19 +282,25 @@ class RunIntents(_Base):
     def export_now(self) -> list[Path]:
         engine = self.require_engine()
         try:
-            from warungin_tui.export import export_run
+            from warungin_tui.export import export_recorded
         except ImportError as exc:
             self.notify(
                 f"The exporter is not available: {exc}", title="Export failed", severity="error"
             )
             return []
+        journal = engine.journal.path if engine.journal is not None else None
         try:
-            paths = export_run(engine.run, self.config, archive_dir(self.config))
+            paths = export_recorded(
+                engine.run,
+                self.config,
+                archive_dir(self.config),
+                journal_path=journal,
+                record=engine.record,
+            )
         except Exception as exc:  # noqa: BLE001 - an export problem must not end the run
             title = getattr(exc, "title", "Export failed")
             self.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
             return []
-        engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
         self.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
         return list(paths)
 

@@ -96,6 +96,8 @@ class VerifyResult:
     lines: int
     first_bad_line: int | None = None
     reason: str = ""
+    last_hash: str | None = None
+    """The sha256 of the last line, when the whole chain holds."""
 
 
 def verify_journal(path: Path) -> VerifyResult:
@@ -121,4 +123,4 @@ def verify_journal(path: Path) -> VerifyResult:
         if line_hash(prev, record) != stored:
             return VerifyResult(False, len(raw_lines), number, "content does not match its hash")
         prev = stored
-    return VerifyResult(True, len(raw_lines))
+    return VerifyResult(True, len(raw_lines), last_hash=prev if raw_lines else None)

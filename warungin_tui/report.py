@@ -12,6 +12,7 @@ from typing import Any
 
 from warungin_tui import __version__
 from warungin_tui.config import Config
+from warungin_tui.lifecycle import run_outcome
 from warungin_tui.report_format import (
     code,
     esc,
@@ -37,7 +38,7 @@ from warungin_tui.report_sections import (
     steps,
     verification,
 )
-from warungin_tui.report_template import overall_status, template_sections
+from warungin_tui.report_template import outcome_detail, overall_status, template_sections
 from warungin_tui.run import Run
 
 SCHEMA = "warungin-tui.deployment-log/1"
@@ -69,9 +70,12 @@ def build_report(
     now = now or datetime.now(UTC)
     fingerprint = run.playbook.fingerprint()  # of the playbook as run, before titles are filled
     started = parse_at(run.started_at) or now
+    outcome = run_outcome(run)
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "title": f"DEPLOYMENT LOG - {long_date(started)}",
+        "outcome": str(outcome),
+        "outcome_detail": outcome_detail(run, outcome),
         "generated_at": fmt_time(now),
         "run": {
             "run_id": run.run_id or na("no run_started event"),
@@ -186,8 +190,10 @@ def _header(report: dict[str, Any]) -> str:
         *journal_rows,
         ["Exported at", esc(report["generated_at"])],
     ]
+    detail = f" ({esc(report['outcome_detail'])})" if report["outcome_detail"] else ""
     title = (
-        f"# {report['title']}\n\nWarungin POS production deployment, exported from the run journal."
+        f"# {report['title']}\n\n**Outcome: {report['outcome']}**{detail}\n\n"
+        "Warungin POS production deployment, exported from the run journal."
     )
     parts = [title, warning, table(["", ""], rows)]
     return "\n\n".join(p for p in parts if p)

@@ -14,8 +14,10 @@ from warungin_tui.checklists import (
     VERIFICATION_SECURITY,
 )
 from warungin_tui.config import Config
+from warungin_tui.issue import the_issue
+from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.playbook import StepKind
-from warungin_tui.report_format import fmt_hours, fmt_time, na, parse_at, redact_lines
+from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines
 from warungin_tui.report_template import (
     DEPLOYMENT_PHASES,
     item_rows,
@@ -25,7 +27,7 @@ from warungin_tui.report_template import (
     step_field,
     step_start,
 )
-from warungin_tui.run import BAD, PhaseStatus, Run, StepStatus
+from warungin_tui.run import PhaseStatus, Run, StepStatus
 from warungin_tui.steps.parsers import ERROR_PATTERN
 
 NOT_MEASURED = na("not measured by this tool: browser check Test 4")
@@ -73,7 +75,7 @@ def verification(run: Run, config: Config) -> dict[str, Any]:
     }
     return {
         "services": services,
-        "health": item_rows(run, VERIFICATION_HEALTH),
+        "health": item_rows(run, VERIFICATION_HEALTH, config),
         "security": item_rows(run, VERIFICATION_SECURITY),
         "performance": performance,
         "shift_caching_check": step_evidence(run, "smoke.shift_caching"),
@@ -117,7 +119,7 @@ def final_approval(run: Run) -> dict[str, str]:
     if run.rollbacks:
         approval = "FAILED (Rollback)"
         complete = na("rolled back: see the Incident Report")
-    elif overall.startswith("SUCCESS") and run.gate_holds("completion"):
+    elif run_outcome(run) == RunOutcome.SUCCESS and run.gate_holds("completion"):
         approval = "APPROVED & COMPLETE"
         complete = fmt_time(max(filter(None, (phase_span(run, p)[1] for p in DEPLOYMENT_PHASES))))
     else:
@@ -211,33 +213,15 @@ def completion(run: Run) -> list[dict[str, Any]]:
 
 # -- g. incident report --------------------------------------------------------------------------
 def first_failure(run: Run) -> tuple[str, str] | None:
-    """(step id, description) of the earliest deployment step that failed and stayed so.
-
-    Failed or interrupted steps come first; an overridden failure was an accepted risk, so it
-    is named only when nothing else failed. Procedures (rollback, incident) are the response,
-    not the issue; a step that failed and then passed on retry was resolved.
-    """
-    found: list[tuple[tuple[int, int, float, int], str, str]] = []
-    linear = [s for p in run.playbook.linear_phases for s in p.steps]
-    for index, spec in enumerate(linear):
-        result = run.results[spec.id]
-        if result.status in BAD:
-            tier = 0
-        elif result.status == StepStatus.OVERRIDDEN and result.failed_detail is not None:
-            tier = 1
-        else:
-            continue
-        when = parse_at(result.finished_at) or parse_at(result.started_at)
-        key = (tier, 0, when.timestamp(), index) if when else (tier, 1, 0.0, index)
-        text = (
-            f"{fmt_time(when) or 'time unknown'} - {spec.id} ({spec.title}) "
-            f"{str(result.status).upper()} - {result.failed_detail or result.detail}"
-        )
-        found.append((key, spec.id, text))
-    if not found:
+    """(step id, description) of the issue (issue.the_issue), as the incident report words it."""
+    issue = the_issue(run)
+    if issue is None:
         return None
-    _, step_id, text = min(found)
-    return step_id, text
+    text = (
+        f"{fmt_time(issue.at) or 'time unknown'} - {issue.step_id} ({issue.title}) "
+        f"{str(issue.status).upper()} - {issue.detail}"
+    )
+    return issue.step_id, text
 
 
 def _error_logs(run: Run) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warungin_tui.checklists import DerivedItem, evaluate
+from warungin_tui.checklists import DerivedItem, evaluate, item_label, rolled_back
 from warungin_tui.config import Config
+from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.report_format import (
     fmt_bytes,
     fmt_minutes,
@@ -20,7 +21,8 @@ from warungin_tui.report_format import (
     na,
     parse_at,
 )
-from warungin_tui.run import PhaseStatus, Run, StepResult, StepStatus
+from warungin_tui.run import BAD, PhaseStatus, Run, StepResult, StepStatus
+from warungin_tui.values import config_values
 
 TEMPLATE_PHASES = (
     ("PHASE 1: PRE-DEPLOYMENT", "phase1"),
@@ -77,8 +79,11 @@ def step_evidence(run: Run, step_id: str) -> str:
     return f"{text} ({who}{when})" if when else text
 
 
-def item_rows(run: Run, items: list[DerivedItem]) -> list[dict[str, Any]]:
+def item_rows(
+    run: Run, items: list[DerivedItem], config: Config | None = None
+) -> list[dict[str, Any]]:
     rows = []
+    values = config_values(config) if config is not None else {}
     for item, state in evaluate(run, items):
         evidence = [
             f"{ref.removeprefix('phase:')} gate {run.phase_status(ref.removeprefix('phase:'))}"
@@ -88,9 +93,11 @@ def item_rows(run: Run, items: list[DerivedItem]) -> list[dict[str, Any]]:
         ]
         if item.special == "no_rollback":
             evidence = [f"{len(run.rollbacks)} rollback(s) recorded"]
-        rows.append(
-            {"label": item.label, "state": str(state).upper(), "evidence": "; ".join(evidence)}
-        )
+        if item.undone_by_rollback and rolled_back(run):
+            restored = fmt_time(run.rollbacks[-1].get("finished_at")) or "time not recorded"
+            evidence = [f"the rollback restored the previous version ({restored})", *evidence]
+        label = item_label(item, values) if values else item.label
+        rows.append({"label": label, "state": str(state).upper(), "evidence": "; ".join(evidence)})
     return rows
 
 
@@ -188,11 +195,45 @@ def phase2_fields(run: Run, config: Config) -> dict[str, str]:
     built = f"exit code {build.exit_code}, {fmt_seconds(build.duration_s)}"
     expected = _value(run, "phase2.services", "expected")
     counts = f"{_value(run, 'phase2.services', 'running')}/{expected}" if expected else ""
-    return {
+    fields = {
         "Code Pulled": step_field(run, "phase2.pull", pulled),
         "Images Built": step_field(run, "phase2.build", built),
-        "Services Started": step_field(run, "phase2.services", counts),
+        "Services Started": services_started(run, counts),
     }
+    if rolled_back(run):
+        # What Phase 2 did is history; the release it put in place is gone.
+        restored = fmt_time(run.rollbacks[-1].get("finished_at")) or "time not recorded"
+        undone = f"the rollback restored the previous version at {restored}"
+        commit = f" and commit {str(before)[:12]}" if before else ""
+        if run.status("phase2.pull") in DONE:
+            fields["Code Pulled"] = f"ROLLED BACK (pulled {pulled}; then {undone}{commit})"
+        else:
+            fields["Code Pulled"] += f"; {undone}{commit}"
+        for label in ("Images Built", "Services Started"):
+            fields[label] += f"; undone - {undone}"
+    return fields
+
+
+def services_started(run: Run, counts: str) -> str:
+    """Step 2.3's check, or, when it did not run, what the group starts did (they started)."""
+    if run.status("phase2.services") != StepStatus.PENDING:
+        return step_field(run, "phase2.services", counts)
+    starts = [
+        s
+        for s in run.playbook.phase("phase2").steps
+        if s.id.startswith(("phase2.start.", "phase2.ready."))
+    ]
+    ran = [s for s in starts if run.status(s.id) != StepStatus.PENDING]
+    if not ran:
+        return step_field(run, "phase2.services")
+    bad = next((s for s in ran if run.status(s.id) in BAD), None)
+    ready = [s for s in starts if s.id.startswith("phase2.ready.")]
+    done = sum(run.status(s.id) in DONE for s in ready)
+    progress = f"{done}/{len(ready)} start groups ready; the all-services check did not run"
+    if bad is not None:
+        result = run.results[bad.id]
+        return f"NO ({bad.title} {str(result.status).upper()} - {why(result)}; {progress})"
+    return f"PARTLY ({progress} yet)"
 
 
 def phase3_fields(run: Run, config: Config) -> dict[str, str]:
@@ -258,25 +299,48 @@ def deployment_window(run: Run) -> tuple[datetime | None, datetime | None]:
     return start, (max(ends) if ends else None)
 
 
-def overall_status(run: Run) -> str:
+def outcome_detail(run: Run, outcome: RunOutcome) -> str:
+    """The words beside the outcome: why it is what it is (the outcome itself is `run_outcome`)."""
+    if outcome == RunOutcome.ABANDONED:
+        abandoned = run.abandoned or {}
+        return f"abandoned by {abandoned.get('by') or 'unknown'} - {abandoned.get('reason', '')}"
+    if outcome == RunOutcome.ROLLED_BACK:
+        return "previous version restored"
+    statuses = {p: run.phase_status(p) for p in DEPLOYMENT_PHASES}
     if run.rollbacks:
         last = run.rollbacks[-1]
         if "ok" not in last:
-            return "FAILED - ROLLBACK (rollback started, not finished)"
-        if last["ok"]:
-            return "FAILED - ROLLBACK (previous version restored)"
-        return f"FAILED - ROLLBACK (the rollback itself FAILED - {last.get('detail', '')})"
-    statuses = {p: run.phase_status(p) for p in DEPLOYMENT_PHASES}
+            return "rollback started, not finished"
+        return f"the rollback itself FAILED - {last.get('detail', '')}"
     failed = [p for p, s in statuses.items() if s == PhaseStatus.FAILED]
     if failed:
-        title = run.playbook.phase(failed[0]).title
-        return f"FAILED ({title} failed; no rollback recorded)"
-    if all(s in (PhaseStatus.PASSED, PhaseStatus.OVERRIDDEN) for s in statuses.values()):
-        overridden = any(s == PhaseStatus.OVERRIDDEN for s in statuses.values())
-        return "SUCCESS (with overrides)" if overridden else "SUCCESS"
+        return f"{run.playbook.phase(failed[0]).title} failed; no rollback recorded"
+    holds = all(s in (PhaseStatus.PASSED, PhaseStatus.OVERRIDDEN) for s in statuses.values())
+    overridden = any(s == PhaseStatus.OVERRIDDEN for s in statuses.values())
+    if outcome == RunOutcome.SUCCESS:
+        return "with overrides" if overridden else ""
+    if outcome == RunOutcome.FAILED:  # finished without approval, or with a phase still open
+        decision = (run.decision or {}).get("decision") or "no go-live decision"
+        return f"finished with {decision}" if holds else "finished before the deployment ended"
     if all(s == PhaseStatus.NOT_STARTED for s in statuses.values()):
-        return "IN PROGRESS (Phase 1 not started yet)"
-    return f"IN PROGRESS (at {run.playbook.phase(run.current_phase()).title})"
+        return "Phase 1 not started yet"
+    if holds:
+        return "deployment done; the run is not finished yet"
+    return f"at {run.playbook.phase(run.current_phase()).title}"
+
+
+def overall_status(run: Run) -> str:
+    """OVERALL STATUS as printed: the outcome, then its detail in brackets."""
+    outcome = run_outcome(run)
+    detail = outcome_detail(run, outcome)
+    return f"{outcome} ({detail})" if detail else str(outcome)
+
+
+def deployment_ended(run: Run) -> bool:
+    """The deployment phases are over: all hold, or a rollback finished (either way)."""
+    if run.rollbacks and "ok" in run.rollbacks[-1]:
+        return True
+    return all(run.gate_holds(p) for p in DEPLOYMENT_PHASES)
 
 
 def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str, Any]]:
@@ -299,7 +363,7 @@ def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str,
     start, end = deployment_window(run)
     if start is None:
         total = na("deployment not started")
-    elif overall.startswith("IN PROGRESS") or end is None:
+    elif not deployment_ended(run) or end is None:
         total = na(f"deployment in progress, {fmt_minutes((now - start).total_seconds())} so far")
     else:
         total = fmt_minutes((end - start).total_seconds())

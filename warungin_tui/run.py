@@ -83,6 +83,9 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """Every step outcome and override in journal order (`seq`, `step`, `status`, `at`,
+    `detail`): the folded results keep only the latest; "what was the issue" needs the past."""
     events: int = 0
 
     def __post_init__(self) -> None:
@@ -148,6 +151,12 @@ class Run:
         if result.status in BAD:
             result.failed_detail = result.detail
         self.values.update(event.get("captures") or {})
+        self._remember(event["step"], result.status, at, result.detail)
+
+    def _remember(self, step_id: str, status: StepStatus, at: str | None, detail: str) -> None:
+        self.history.append(
+            {"seq": self.events, "step": step_id, "status": status, "at": at, "detail": detail}
+        )
 
     def _on_step_overridden(self, event: dict[str, Any], at: str | None) -> None:
         result = self.results[event["step"]]
@@ -155,6 +164,7 @@ class Run:
         result.override_reason = event["reason"]
         result.overridden_at = at
         result.by = event.get("by")
+        self._remember(event["step"], StepStatus.OVERRIDDEN, at, result.failed_detail or "")
 
     def _on_gate_overridden(self, event: dict[str, Any], at: str | None) -> None:
         self.gate_overrides[event["phase"]] = {
@@ -168,7 +178,12 @@ class Run:
 
     def _on_rollback_started(self, event: dict[str, Any], at: str | None) -> None:
         self.rollbacks.append(
-            {"started_at": at, "reason": event.get("reason", ""), "by": event.get("by")}
+            {
+                "started_at": at,
+                "reason": event.get("reason", ""),
+                "by": event.get("by"),
+                "seq": self.events,
+            }
         )
 
     def _on_rollback_finished(self, event: dict[str, Any], at: str | None) -> None:
@@ -186,6 +201,9 @@ class Run:
 
     def _on_export_written(self, event: dict[str, Any], at: str | None) -> None:
         self.exports.extend(event["paths"])
+
+    def _on_export_failed(self, event: dict[str, Any], at: str | None) -> None:
+        self.exports = [p for p in self.exports if p not in event["paths"]]
 
     def _on_run_finished(self, event: dict[str, Any], at: str | None) -> None:
         self.finished_at = at

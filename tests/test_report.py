@@ -492,3 +492,27 @@ async def test_the_issue_is_the_earliest_failure_that_led_to_the_rollback(
     assert "phase2.ready.2" in issue["Issue Detected"]
     detected = issue["Issue Detected"].split(" - ")[0]
     assert detected < issue["Rollback Complete"].split(" - ")[0]
+
+
+async def test_every_answer_names_the_operator_who_entered_it(
+    clock: script.FakeClock, tmp_path: Path
+) -> None:
+    engine = await script.new_engine(clock, tmp_path)
+    engine.sign_off("pre.qa_signoff", "Ayu Lestari")
+    engine.set_operator("Rudi")  # the start screen of a resumed session
+    engine.sign_off("pre.tech_lead_signoff", "Ana Putri")
+    engine.tick("pre.smoke_test", by="Ayu Lestari")
+    engine.skip("pre.ops_briefed", "ops lead runs it")
+    records = [json.loads(line) for line in engine.journal.path.read_text().splitlines()]
+    answers = [r["event"] for r in records if r["event"]["type"] == "step_finished"]
+    assert [(e["by"], e["entered_by"]) for e in answers] == [
+        ("Ayu Lestari", "Dewi"),
+        ("Ana Putri", "Rudi"),
+        ("Ayu Lestari", "Rudi"),
+        ("Rudi", "Rudi"),
+    ]
+    md = markdown(engine)
+    await engine.aclose()
+    assert "- Tech Lead: Ana Putri, entered by Rudi at 2025-12-31 " in md
+    assert "- QA Lead: Ayu Lestari, entered by Dewi at " in md
+    assert "- By: Ayu Lestari\n- Entered by: Rudi\n" in md

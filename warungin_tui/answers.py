@@ -40,6 +40,7 @@ class HumanAnswers:
                 "status": str(StepStatus.PASSED if passed else StepStatus.FAILED),
                 "detail": note or ("checked" if passed else "failed by the operator"),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
                 "note": note,
             }
         )
@@ -57,6 +58,7 @@ class HumanAnswers:
                 "detail": f"{spec.role}: {name}",
                 "value": {"name": name, "role": spec.role},
                 "by": name,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -75,6 +77,7 @@ class HumanAnswers:
                 "detail": redact_text(value),
                 "value": redact_text(value),
                 "by": self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -90,6 +93,7 @@ class HumanAnswers:
                 "detail": f"skipped: {reason.strip()}",
                 "note": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -104,6 +108,7 @@ class HumanAnswers:
                 "step": step_id,
                 "reason": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -116,6 +121,7 @@ class HumanAnswers:
                 "phase": phase_id,
                 "reason": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -154,6 +160,7 @@ class HumanAnswers:
                 "authorized_by": authorized_by.strip(),
                 "effective_at": effective,
                 "blockers": blockers,
+                "entered_by": self.run.operator,
             }
         )
         self.record(
@@ -164,5 +171,6 @@ class HumanAnswers:
                 "detail": f"{decision} by {authorized_by.strip()}",
                 "value": decision,
                 "by": authorized_by.strip(),
+                "entered_by": self.run.operator,
             }
         )

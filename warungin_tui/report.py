@@ -257,15 +257,22 @@ def _handoff(rows: list[dict[str, Any]]) -> str:
 
 def _completion(report: dict[str, Any]) -> str:
     sign = [
-        [esc(r["label"]), esc(r["role"]), esc(r["name"]), esc(r["at"]), code(r["step"])]
+        [esc(r["label"]), esc(r["role"]), esc(r["name"]), esc(r["entered_by"]), esc(r["at"])]
+        + [code(r["step"])]
         for r in report["signoffs"]
+    ]
+    signed = [
+        f"- {esc(r['role'])}: {esc(r['name'])}, entered by {esc(r['entered_by'])} at {esc(r['at'])}"
+        for r in report["signoffs"]
+        if r["status"] == "passed"
     ]
     return "\n\n".join(
         [
             "## Deployment completion checklist",
             _items(report["completion"]["items"]),
             "### Sign-offs",
-            table(["Sign-off", "Role", "Name", "Signed at", "Step"], sign),
+            table(["Sign-off", "Role", "Name", "Entered by", "Signed at", "Step"], sign),
+            "\n".join(signed) or "No sign-off given yet.",
             "### Final approval",
             _fields_block(report["completion"]["final_approval"]),
         ]
@@ -378,10 +385,12 @@ def _appendix_step(number: int, step: dict[str, Any]) -> str:
         ("detail", "Detail"),
         ("failed_detail", "Failure"),
         ("by", "By"),
+        ("entered_by", "Entered by"),
         ("note", "Note"),
         ("override_reason", "Override reason"),
     ):
         repeated = key in ("failed_detail", "note") and step[key] and step[key] in step["detail"]
+        repeated = repeated or (key == "entered_by" and step[key] == step["by"])
         if step[key] and not repeated:
             facts.append(f"- {label}: {esc(step[key])}")
     parts = [f"### {number}. {code(step['id'])} {esc(step['title'])}", "\n".join(facts)]

@@ -17,7 +17,7 @@ from warungin_tui.config import Config
 from warungin_tui.issue import the_issue
 from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.playbook import StepKind
-from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines
+from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines, who
 from warungin_tui.report_template import (
     DEPLOYMENT_PHASES,
     item_rows,
@@ -91,9 +91,11 @@ def signoffs(run: Run) -> list[dict[str, Any]]:
     for spec in specs:
         result = run.results[spec.id]
         name = result.value.get("name") if isinstance(result.value, dict) else None
+        entered = result.entered_by or na("operator not recorded")
         if result.status == StepStatus.PASSED and name:
             signed, at = name, fmt_time(result.finished_at) or na("time not recorded")
         else:
+            entered = na("not signed")
             pending = result.status == StepStatus.PENDING
             signed, at = (
                 (na("not signed") if pending else step_field(run, spec.id)),
@@ -107,6 +109,7 @@ def signoffs(run: Run) -> list[dict[str, Any]]:
                 "phase": run.playbook.phase_of(spec.id).id,
                 "status": str(result.status),
                 "name": signed,
+                "entered_by": entered,
                 "at": at,
             }
         )
@@ -190,7 +193,11 @@ def go_live(run: Run) -> dict[str, Any]:
     else:
         fields = {
             "Production Deployment Status": str(decision.get("decision")),
-            "Authorized By": str(decision.get("authorized_by") or na("not recorded")),
+            "Authorized By": who(
+                str(decision.get("authorized_by") or na("not recorded")),
+                decision.get("entered_by"),
+                always=True,
+            ),
             "Date/Time": fmt_time(decision.get("at")) or na("not recorded"),
             "Effective Date/Time": str(decision.get("effective_at") or na("not recorded")),
         }
@@ -331,7 +338,7 @@ def overrides(run: Run) -> list[dict[str, Any]]:
                 "title": run.playbook.phase(phase_id).title,
                 "outcome": f"phase {run.phase_status(phase_id)}",
                 "reason": gate.get("reason", ""),
-                "by": gate.get("by") or "unknown",
+                "by": who(gate.get("by"), gate.get("entered_by")),
                 "at": fmt_time(gate.get("at")) or na("time not recorded"),
             }
         )
@@ -353,7 +360,7 @@ def overrides(run: Run) -> list[dict[str, Any]]:
                 "title": spec.title,
                 "outcome": outcome,
                 "reason": reason,
-                "by": result.by or "unknown",
+                "by": who(result.by, result.entered_by),
                 "at": at,
             }
         )
@@ -395,6 +402,7 @@ def steps(run: Run) -> list[dict[str, Any]]:
                 "detail": result.detail,
                 "failed_detail": result.failed_detail,
                 "by": result.by,
+                "entered_by": result.entered_by,
                 "note": result.note,
                 "override_reason": result.override_reason,
                 "value": result.value,

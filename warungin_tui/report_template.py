@@ -20,6 +20,7 @@ from warungin_tui.report_format import (
     fmt_time,
     na,
     parse_at,
+    who,
 )
 from warungin_tui.run import BAD, PhaseStatus, Run, StepResult, StepStatus
 from warungin_tui.values import config_values
@@ -74,9 +75,9 @@ def step_evidence(run: Run, step_id: str) -> str:
         text += f" - {detail}"
     if result.override_reason:
         text += f" (override reason - {result.override_reason})"
-    who = f"by {result.by}, " if result.by else ""
+    by = f"by {who(result.by, result.entered_by)}, " if result.by else ""
     when = fmt_time(result.finished_at or result.started_at)
-    return f"{text} ({who}{when})" if when else text
+    return f"{text} ({by}{when})" if when else text
 
 
 def item_rows(

@@ -49,6 +49,8 @@ class StepResult:
     value: Any = None
     command: str | None = None
     by: str | None = None
+    entered_by: str | None = None
+    """The operator who typed the answer (the signer or authorizer may be someone else)."""
     note: str | None = None
     override_reason: str | None = None
     overridden_at: str | None = None
@@ -143,6 +145,7 @@ class Run:
         result.detail = event.get("detail", "")
         result.value = event.get("value")
         result.by = event.get("by")
+        result.entered_by = event.get("entered_by")
         result.note = event.get("note")
         result.override_reason = None
         result.overridden_at = None
@@ -164,12 +167,14 @@ class Run:
         result.override_reason = event["reason"]
         result.overridden_at = at
         result.by = event.get("by")
+        result.entered_by = event.get("entered_by")
         self._remember(event["step"], StepStatus.OVERRIDDEN, at, result.failed_detail or "")
 
     def _on_gate_overridden(self, event: dict[str, Any], at: str | None) -> None:
         self.gate_overrides[event["phase"]] = {
             "reason": event["reason"],
             "by": event.get("by", ""),
+            "entered_by": event.get("entered_by", ""),
             "at": at or "",
         }
 

@@ -271,6 +271,15 @@ async def through_phase2(engine: Engine, clock: FakeClock) -> None:
     await engine.run_automated("phase2", confirm=yes)
 
 
+def record_monitoring(engine: Engine, clock: FakeClock, *, hours: int) -> None:
+    """Monitoring samples every 6 hours over `hours` (the shape issue 12 records is not fixed
+    yet: only the journal time matters to the export)."""
+    engine.record({"type": "monitoring_sample", "ok": True})
+    for _ in range(hours // 6):
+        clock.advance(6 * 3600)
+        engine.record({"type": "monitoring_sample", "ok": True})
+
+
 async def healthy_run(engine: Engine, clock: FakeClock) -> None:
     """A whole healthy deployment, through the 24-hour sign-off and go-live approval."""
     await through_phase2(engine, clock)
@@ -291,7 +300,7 @@ async def healthy_run(engine: Engine, clock: FakeClock) -> None:
     do("sign_off", "completion.product_manager", "Rina Hartono")
     await engine.run_automated("monitoring")
     do("tick", "monitoring.user_activity", note="two tickets, both about printer paper")
-    clock.advance(24 * 3600)
+    record_monitoring(engine, clock, hours=24)
     do("record_input", "monitoring.uptime", "99.97")
     do("record_input", "monitoring.critical_issues", "0")
     do("record_input", "monitoring.user_reports", "2 (receipt printer paper)")

@@ -516,3 +516,32 @@ async def test_every_answer_names_the_operator_who_entered_it(
     assert "- Tech Lead: Ana Putri, entered by Rudi at 2025-12-31 " in md
     assert "- QA Lead: Ayu Lestari, entered by Dewi at " in md
     assert "- By: Ayu Lestari\n- Entered by: Rudi\n" in md
+
+
+
+@pytest.mark.parametrize(
+    ("hours", "override", "expected"),
+    [
+        # covered, but the monitoring checks have not run: still open (the healthy golden: YES)
+        (24, None, "| **OPEN** | 5 monitoring sample(s) over 24.0 hours; the period is 24 hours"),
+        (6, None, "| 24-hour monitoring passed | **NO (6.0 hours of monitoring)** |"),
+        (
+            6,
+            {"reason": "store opening tomorrow", "hours_covered": 6.0},
+            "| 24-hour monitoring passed | **OVERRIDDEN (store opening tomorrow) after 6.0 hours "
+            "of monitoring** |",
+        ),
+    ],
+)
+async def test_monitoring_passed_rests_on_samples_covering_the_period(
+    hours: int, override: dict | None, expected: str, clock: script.FakeClock, tmp_path: Path
+) -> None:
+    engine = await script.new_engine(clock, tmp_path)
+    script.record_monitoring(engine, clock, hours=hours)
+    decision = {"type": "decision", "decision": "GO-LIVE APPROVED", "authorized_by": "Budi"}
+    if override is not None:  # the field h5's go-live rule adds to the decision
+        decision["monitoring_override"] = override
+    engine.record(decision)
+    md = markdown(engine)
+    await engine.aclose()
+    assert expected in md

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -148,9 +149,47 @@ GO_LIVE = [
     ),
     DerivedItem("No rollback needed", "GO-LIVE: No rollback needed", special="no_rollback"),
     DerivedItem(
-        "24-hour monitoring passed", "GO-LIVE: 24-hour monitoring passed", ("phase:monitoring",)
+        "24-hour monitoring passed",
+        "GO-LIVE: 24-hour monitoring passed",
+        ("phase:monitoring",),
+        special="monitoring_period",
     ),
 ]
+
+
+MONITORING_PERIOD_HOURS = 24.0
+"""The seed's 24-hour sign-off, unless the recorded config names another period."""
+
+
+def monitoring_period_hours(run: Run) -> float:
+    """The configured monitoring period, read from the run's recorded config."""
+    section = run.config.get("monitoring")
+    hours = section.get("period_hours") if isinstance(section, dict) else None
+    return float(hours) if isinstance(hours, int | float) and hours > 0 else MONITORING_PERIOD_HOURS
+
+
+def monitoring_hours(run: Run) -> float:
+    """Hours between the first and the last monitoring sample (0 without two samples)."""
+    times = sorted(t for s in run.monitoring_samples if (t := _moment(s.get("at"))) is not None)
+    return (times[-1] - times[0]).total_seconds() / 3600 if len(times) > 1 else 0.0
+
+
+def monitoring_override(run: Run) -> dict[str, Any] | None:
+    """The `monitoring_override` ({reason, hours_covered}) of the go-live decision, if any."""
+    override = (run.decision or {}).get("monitoring_override")
+    return override if isinstance(override, dict) and override.get("reason") else None
+
+
+def monitoring_covered(run: Run) -> bool:
+    return monitoring_hours(run) >= monitoring_period_hours(run)
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def item_state(run: Run, item: DerivedItem) -> ItemState:
@@ -158,6 +197,8 @@ def item_state(run: Run, item: DerivedItem) -> ItemState:
         return ItemState.NO if run.rollbacks else ItemState.YES
     if item.undone_by_rollback and rolled_back(run):
         return ItemState.NO
+    if item.special == "monitoring_period" and not monitoring_covered(run):
+        return ItemState.OVERRIDDEN if monitoring_override(run) else ItemState.NO
     states = []
     for ref in item.steps:
         if ref.startswith("phase:"):

@@ -12,6 +12,8 @@ from warungin_tui.checklists import (
     SECURITY_HANDOFF,
     VERIFICATION_HEALTH,
     VERIFICATION_SECURITY,
+    monitoring_hours,
+    monitoring_period_hours,
 )
 from warungin_tui.config import Config
 from warungin_tui.issue import the_issue
@@ -163,8 +165,11 @@ def monitoring(run: Run) -> dict[str, Any]:
     go_live = {"GO-LIVE APPROVED": "APPROVED", "HOLD FOR REVIEW": "NEEDS REVIEW"}.get(
         str(decision), na("no go-live decision recorded")
     )
+    samples = len(run.monitoring_samples)
     fields = {
         "Deployment Duration": duration,
+        "Monitoring Covered": f"{monitoring_hours(run):.1f} of {monitoring_period_hours(run):g} "
+        f"hours ({samples} monitoring sample{'s' if samples != 1 else ''})",
         "Uptime": answer(run, "monitoring.uptime", "" if str(uptime).endswith("%") else "%"),
         "Critical Issues": answer(run, "monitoring.critical_issues", " (should be 0)"),
         "User Reports": answer(run, "monitoring.user_reports"),

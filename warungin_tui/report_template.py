@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warungin_tui.checklists import DerivedItem, evaluate, item_label, rolled_back
+from warungin_tui.checklists import (
+    DerivedItem,
+    ItemState,
+    evaluate,
+    item_label,
+    monitoring_covered,
+    monitoring_hours,
+    monitoring_override,
+    monitoring_period_hours,
+    rolled_back,
+)
 from warungin_tui.config import Config
 from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.report_format import (
@@ -94,12 +104,33 @@ def item_rows(
         ]
         if item.special == "no_rollback":
             evidence = [f"{len(run.rollbacks)} rollback(s) recorded"]
+        word = str(state).upper()
+        if item.special == "monitoring_period":
+            word, evidence = _monitoring_claim(run, state, evidence)
         if item.undone_by_rollback and rolled_back(run):
             restored = fmt_time(run.rollbacks[-1].get("finished_at")) or "time not recorded"
             evidence = [f"the rollback restored the previous version ({restored})", *evidence]
         label = item_label(item, values) if values else item.label
-        rows.append({"label": label, "state": str(state).upper(), "evidence": "; ".join(evidence)})
+        rows.append({"label": label, "state": word, "evidence": "; ".join(evidence)})
     return rows
+
+
+def _monitoring_claim(run: Run, state: ItemState, evidence: list[str]) -> tuple[str, list[str]]:
+    """YES only on samples covering the period; otherwise NO or OVERRIDDEN, with the hours."""
+    hours, period = monitoring_hours(run), monitoring_period_hours(run)
+    samples = f"{len(run.monitoring_samples)} monitoring sample(s) over {hours:.1f} hours"
+    evidence = [f"{samples}; the period is {period:g} hours", *evidence]
+    override = monitoring_override(run)
+    if state == ItemState.OVERRIDDEN and override is not None:
+        covered = override.get("hours_covered", hours)
+        covered_text = f"{covered:.1f}" if isinstance(covered, int | float) else str(covered)
+        return (
+            f"OVERRIDDEN ({override['reason']}) after {covered_text} hours of monitoring",
+            evidence,
+        )
+    if state == ItemState.NO and not monitoring_covered(run):
+        return f"NO ({hours:.1f} hours of monitoring)", evidence
+    return str(state).upper(), evidence
 
 
 def why(result: StepResult) -> str:

@@ -85,6 +85,8 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    monitoring_samples: list[dict[str, Any]] = field(default_factory=list)
+    """`monitoring_sample` events (issue 12 records them), each with its journal time `at`."""
     history: list[dict[str, Any]] = field(default_factory=list)
     """Every step outcome and override in journal order (`seq`, `step`, `status`, `at`,
     `detail`): the folded results keep only the latest; "what was the issue" needs the past."""
@@ -206,6 +208,11 @@ class Run:
 
     def _on_export_written(self, event: dict[str, Any], at: str | None) -> None:
         self.exports.extend(event["paths"])
+
+    def _on_monitoring_sample(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring_samples.append(
+            {**{k: v for k, v in event.items() if k != "type"}, "at": at}
+        )
 
     def _on_export_failed(self, event: dict[str, Any], at: str | None) -> None:
         self.exports = [p for p in self.exports if p not in event["paths"]]

@@ -268,6 +268,7 @@ async def through_phase2(engine: Engine, clock: FakeClock) -> None:
     do("skip", "pre.ops_briefed", "ops lead runs the deployment with us")
     do("record_input", "pre.on_call", "Rudi (ops), then Sari from 22:00")
     await engine.run_automated("phase1", confirm=yes)
+    do("confirm_notice_sent", "phase1.notify")  # the operator mailed it
     await engine.run_automated("phase2", confirm=yes)
 
 

@@ -143,7 +143,7 @@ def test_healthy_run_fills_every_template_field(healthy: Engine) -> None:
     assert values[("PHASE 1: PRE-DEPLOYMENT", "Active Users")] == "0 (should be 0)"
     assert values[("PRODUCTION SMOKE TEST", "Completed")] == "YES (5/5 tests passed)"
     assert values[(None, "OVERALL STATUS")] == "SUCCESS"
-    assert values[(None, "TOTAL DEPLOYMENT TIME")] == "12.0 minutes"
+    assert values[(None, "TOTAL DEPLOYMENT TIME")] == "12.5 minutes"
     assert values[("PHASE 1: PRE-DEPLOYMENT", "Phase Duration")] == "0.9 minutes (56.2 s)"
     data = render_json(healthy.run, healthy.config, now=NOW)
     from_json = {(s["section"], k): v for s in data["template"] for k, v in s["fields"].items()}

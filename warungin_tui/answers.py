@@ -125,6 +125,29 @@ class HumanAnswers:
             }
         )
 
+    def confirm_notice_sent(self, step_id: str) -> None:
+        """The operator says they sent the prepared message themselves (the tick: who, when)."""
+        spec = self.run.playbook.step(step_id)
+        if spec.kind != StepKind.NOTIFY:
+            raise EngineError(f"{spec.title} is not a notification step")
+        result = self.run.results[step_id]
+        notice = result.value if isinstance(result.value, dict) else None
+        if result.status == StepStatus.RUNNING or notice is None or "body" not in notice:
+            raise EngineError(f"{spec.title} has no prepared message yet: run the step first")
+        sent = notice.get("sent")
+        if isinstance(sent, dict) and sent.get("ok"):
+            raise EngineError(f"{spec.title} was already sent by {sent.get('command')}")
+        if step_id in self.run.notices_confirmed:
+            raise EngineError(f"{spec.title} is already confirmed sent")
+        self.record(
+            {
+                "type": "notice_confirmed",
+                "step": step_id,
+                "by": self.run.operator,
+                "entered_by": self.run.operator,
+            }
+        )
+
     def set_operator(self, name: str) -> None:
         if name.strip() and name.strip() != self.run.operator:
             self.record({"type": "operator_changed", "operator": name.strip()})

@@ -68,6 +68,11 @@ def validate(config_file: Path) -> None:
     except ConfigError as exc:
         fail(exc.lines)
     click.echo(f"{config_file}: ok ({config.target.label}, release {config.release.version})")
+    from warungin_tui.notices import contact_warnings
+    from warungin_tui.playbook import build_playbook
+
+    for warning in contact_warnings(config, build_playbook(config)):
+        click.echo(f"{config_file}: warning: {warning}")
 
 
 @main.command()

@@ -338,7 +338,10 @@ def _incident(data: dict[str, Any] | None) -> str:
             f"({block['count']} error lines{omitted}):\n\n" + fence("\n".join(block["lines"]))
         )
     for notice in data["notices"]:
-        parts.append(f"### {esc(notice['title'])}\n\nPrepared {esc(notice['at'])}.")
+        parts.append(
+            f"### {esc(notice['title'])}\n\nPrepared {esc(notice['at'])} for "
+            f"{esc(notice['to'])}: {esc(notice['state'])}."
+        )
         parts.append(fence(notice["body"]))
     return "\n\n".join(parts)
 

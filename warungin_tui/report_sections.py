@@ -23,6 +23,7 @@ from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines, wh
 from warungin_tui.report_template import (
     DEPLOYMENT_PHASES,
     item_rows,
+    notice_text,
     overall_status,
     phase_span,
     step_evidence,
@@ -319,6 +320,8 @@ def incident(run: Run) -> dict[str, Any] | None:
                     "title": run.playbook.step(step_id).title,
                     "at": fmt_time(run.results[step_id].finished_at),
                     "subject": str(value.get("subject", "")),
+                    "to": str(value.get("to") or na("no recipient in the message")),
+                    "state": notice_text(run, step_id),
                     "body": str(value["body"]),
                 }
             )

@@ -23,6 +23,7 @@ from warungin_tui.checklists import (
 )
 from warungin_tui.config import Config
 from warungin_tui.lifecycle import RunOutcome, run_outcome
+from warungin_tui.notices import notice_state
 from warungin_tui.report_format import (
     fmt_bytes,
     fmt_minutes,
@@ -202,9 +203,6 @@ def phase1_fields(run: Run) -> dict[str, str]:
         if backup
         else ""
     )
-    notice = run.results["phase1.notify"]
-    subject = _value(run, "phase1.notify", "subject")
-    prepared = f'notice "{subject}" prepared {fmt_time(notice.finished_at)}' if subject else ""
     # Step 1.3 records a count even when it gives up waiting: show it beside the outcome.
     sessions = run.values.get("active_sessions")
     active = step_field(run, "phase1.active_sessions")
@@ -213,9 +211,35 @@ def phase1_fields(run: Run) -> dict[str, str]:
         active = f"{sessions} (should be 0)" + ("" if done else f" - {active}")
     return {
         "Backup Created": step_field(run, "phase1.backup", backup_text),
-        "Stakeholders Notified": step_field(run, "phase1.notify", prepared),
+        "Stakeholders Notified": notified_field(run, "phase1.notify"),
         "Active Users": active,
     }
+
+
+def notice_text(run: Run, step_id: str) -> str:
+    """`prepared, not confirmed sent`, `sent by <command>` or `confirmed sent by ... at ...`."""
+    result = run.results[step_id]
+    confirmed = run.notices_confirmed.get(step_id)
+    if confirmed:
+        confirmed = {**confirmed, "at": fmt_time(confirmed.get("at")) or "time not recorded"}
+    return notice_state(result.value, confirmed, when=fmt_time(result.finished_at) or "")
+
+
+def notified_field(run: Run, step_id: str) -> str:
+    """A notification field: what was prepared for whom, and whether it was sent."""
+    result = run.results[step_id]
+    subject = _value(run, step_id, "subject")
+    if result.status not in DONE or not subject:
+        return step_field(run, step_id)
+    to = _value(run, step_id, "to")
+    prepared = f'notice "{subject}"' + (f" to {to}" if to else "")
+    prepared += f", prepared {fmt_time(result.finished_at)}"
+    missing = _value(run, step_id, "missing_contacts")
+    if missing:
+        prepared += f"; [contacts] {', '.join(missing)} not configured"
+    state = notice_text(run, step_id)
+    word = "NOT CONFIRMED" if state.startswith("prepared") else "YES"
+    return f"{word} ({state}; {prepared})"
 
 
 def phase2_fields(run: Run, config: Config) -> dict[str, str]:

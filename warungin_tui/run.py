@@ -85,6 +85,8 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    notices_confirmed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Notification steps whose message the operator confirmed sending: step id -> by, at."""
     monitoring_samples: list[dict[str, Any]] = field(default_factory=list)
     """`monitoring_sample` events (issue 12 records them), each with its journal time `at`."""
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -128,6 +130,7 @@ class Run:
         result.exit_code = None
         result.detail = ""
         result.command = event.get("command")
+        self.notices_confirmed.pop(event["step"], None)  # a new message is not the one sent
         result.output.clear()
         result.output_lines = 0
 
@@ -214,6 +217,13 @@ class Run:
             {**{k: v for k, v in event.items() if k != "type"}, "at": at}
         )
 
+    def _on_notice_confirmed(self, event: dict[str, Any], at: str | None) -> None:
+        self.notices_confirmed[event["step"]] = {
+            "by": event.get("by"),
+            "entered_by": event.get("entered_by"),
+            "at": at,
+        }
+
     def _on_export_failed(self, event: dict[str, Any], at: str | None) -> None:
         self.exports = [p for p in self.exports if p not in event["paths"]]
 
@@ -299,6 +309,7 @@ class Run:
             "decision": self.decision,
             "abandoned": self.abandoned,
             "trusted_host_keys": self.trusted_host_keys,
+            "notices_confirmed": self.notices_confirmed,
             "exports": self.exports,
             "events": self.events,
         }

@@ -175,9 +175,15 @@ def monitoring_hours(run: Run) -> float:
 
 
 def monitoring_override(run: Run) -> dict[str, Any] | None:
-    """The `monitoring_override` ({reason, hours_covered}) of the go-live decision, if any."""
+    """{reason, hours_covered}: the go-live decision's `monitoring_override`, else an override
+    of the monitoring phase's gate (also a reason someone gave); None when nobody overrode."""
     override = (run.decision or {}).get("monitoring_override")
-    return override if isinstance(override, dict) and override.get("reason") else None
+    if isinstance(override, dict) and override.get("reason"):
+        return override
+    gate = run.gate_overrides.get("monitoring")
+    if gate:
+        return {"reason": gate["reason"], "hours_covered": monitoring_hours(run)}
+    return None
 
 
 def monitoring_covered(run: Run) -> bool:
@@ -197,8 +203,6 @@ def item_state(run: Run, item: DerivedItem) -> ItemState:
         return ItemState.NO if run.rollbacks else ItemState.YES
     if item.undone_by_rollback and rolled_back(run):
         return ItemState.NO
-    if item.special == "monitoring_period" and not monitoring_covered(run):
-        return ItemState.OVERRIDDEN if monitoring_override(run) else ItemState.NO
     states = []
     for ref in item.steps:
         if ref.startswith("phase:"):
@@ -220,10 +224,18 @@ def item_state(run: Run, item: DerivedItem) -> ItemState:
             states.append(ItemState.NO)
         else:
             states.append(ItemState.OPEN)
-    for worst in (ItemState.NO, ItemState.OPEN, ItemState.OVERRIDDEN):
-        if worst in states:
-            return worst
-    return ItemState.YES
+    state = next(
+        (w for w in (ItemState.NO, ItemState.OPEN, ItemState.OVERRIDDEN) if w in states),
+        ItemState.YES,
+    )
+    if item.special == "monitoring_period" and not monitoring_covered(run):
+        # The checks passing is not enough: the samples must cover the period, or someone
+        # overrode that with a reason.
+        if monitoring_override(run):
+            return ItemState.OVERRIDDEN
+        if state in (ItemState.YES, ItemState.OVERRIDDEN):
+            return ItemState.NO
+    return state
 
 
 def evaluate(run: Run, items: list[DerivedItem]) -> list[tuple[DerivedItem, ItemState]]:

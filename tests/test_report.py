@@ -518,7 +518,6 @@ async def test_every_answer_names_the_operator_who_entered_it(
     assert "- By: Ayu Lestari\n- Entered by: Rudi\n" in md
 
 
-
 @pytest.mark.parametrize(
     ("hours", "override", "expected"),
     [
@@ -548,3 +547,47 @@ async def test_monitoring_passed_rests_on_samples_covering_the_period(
     md = markdown(engine)
     await engine.aclose()
     assert expected in md
+
+
+def test_the_wizard_export_is_bound_to_its_journal_like_the_cli_export(
+    healthy: Engine, tmp_path: Path
+) -> None:
+    from warungin_tui.export import export_recorded
+    from warungin_tui.journal import verify_journal
+
+    journal = healthy.journal.path  # type: ignore[union-attr]
+    paths = export_recorded(
+        healthy.run,
+        healthy.config,
+        tmp_path / "wizard",
+        journal_path=journal,
+        record=healthy.record,
+    )
+    assert healthy.run.exports[-2:] == [str(p) for p in paths]
+    wizard = json.loads(paths[1].read_text(encoding="utf-8"))
+    cli = json.loads(export_journal(journal, tmp_path / "cli")[1].read_text(encoding="utf-8"))
+    assert set(wizard) == set(cli) and wizard["journal"] == cli["journal"]
+    checked = verify_journal(journal)
+    assert wizard["journal"]["last_hash"] == checked.last_hash
+    assert wizard["journal"]["lines"] == checked.lines  # the export_written line included
+    assert wizard["outcome"] == cli["outcome"] == "SUCCESS"
+
+
+def test_a_failed_wizard_export_is_recorded_as_failed(healthy: Engine, tmp_path: Path) -> None:
+    from warungin_tui.export import export_recorded
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the archive folder should be")
+    before = list(healthy.run.exports)
+    with pytest.raises(ExportError):
+        export_recorded(
+            healthy.run,
+            healthy.config,
+            blocked,
+            journal_path=healthy.journal.path,
+            record=healthy.record,
+        )
+    assert healthy.run.exports == before, "the journal claims no file that is not there"
+    lines = healthy.journal.path.read_text().splitlines()  # type: ignore[union-attr]
+    kinds = [json.loads(line)["event"]["type"] for line in lines[-2:]]
+    assert kinds == ["export_written", "export_failed"]

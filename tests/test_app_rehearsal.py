@@ -210,3 +210,13 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
             assert run.rollbacks[-1]["reason"] == "health reports 1.0.0"
             health = httpx.get(f"{target.host.api_url}/api/health", timeout=10).json()
             assert health == {**health, "status": "ok", "version": "1.0.0"}
+            # the rollback's end exports the log, bound to the journal, with the outcome on top
+            await until(pilot, lambda: len(run.exports) == 2)
+            markdown = Path(run.exports[0]).read_text()
+            outcome = markdown.splitlines()[2]
+            assert outcome == "**Outcome: ROLLED BACK** (previous version restored)"
+            assert "| All code deployed successfully | **NO** |" in markdown
+            assert "Code Pulled: ROLLED BACK (" in markdown
+            exported = json.loads(Path(run.exports[1]).read_text())["journal"]
+            assert exported["path"] == str(engine(app).journal.path)
+            assert exported["chain_ok"] is True and len(exported["last_hash"]) == 64

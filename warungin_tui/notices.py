@@ -8,7 +8,6 @@ command sent it or the operator confirms that they did.
 from __future__ import annotations
 
 import asyncio
-import os
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -106,7 +105,6 @@ async def send_notice(command: list[str], message: str, timeout: float) -> SendR
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ},
         )
     except OSError as exc:
         return SendResult(False, None, [], f"cannot run {name}: {exc.strerror or exc}")

@@ -99,6 +99,10 @@ async def test_a_failing_notify_command_fails_the_step(
     engine.config = missing
     outcome = await engine.run_step("phase1.notify")
     assert outcome.status == StepStatus.FAILED and "cannot run" in outcome.detail
+    hung = [sys.executable, "-c", "import time; time.sleep(600)"]
+    engine.config = script.make_config(notify={"command": hung, "timeout_seconds": 0.5})
+    outcome = await engine.run_step("phase1.notify")
+    assert outcome.status == StepStatus.FAILED and "did not finish within 0.5 s" in outcome.detail
     await engine.aclose()
 
 

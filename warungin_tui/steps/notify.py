@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from warungin_tui.notices import prepare_notice, send_notice
 from warungin_tui.playbook import StepSpec
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 
 
-def render_notice(spec: StepSpec, values: dict[str, object]) -> dict[str, object]:
+def render_notice(spec: StepSpec, values: dict[str, Any]) -> dict[str, Any]:
     assert spec.message is not None
     return prepare_notice(spec, values)
 
@@ -16,7 +18,7 @@ def render_notice(spec: StepSpec, values: dict[str, object]) -> dict[str, object
 async def run_notify_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     notice = render_notice(spec, dict(ctx.values))
     await ctx.output("stdout", str(notice["body"]).splitlines())
-    missing = list(notice["missing_contacts"])  # type: ignore[call-overload]
+    missing: list[str] = notice["missing_contacts"]
     gaps = f"; [contacts] {', '.join(missing)} not configured" if missing else ""
     command = ctx.config.notify.command
     if not command:

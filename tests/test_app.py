@@ -389,6 +389,11 @@ async def test_phase1_notice_wait_progress_and_destructive_confirmation(tmp_path
         assert "being updated to version 1.1.0" in saved.read_text()
         await pilot.press("c")
         assert "Expected downtime: 15-30 minutes." in app.clipboard
+        assert "State: prepared, not confirmed sent" in info_text(app)
+        await pilot.press("t")  # the operator sent it: a tick with who and when
+        await until(pilot, lambda: "phase1.notify" in run.notices_confirmed)
+        assert run.notices_confirmed["phase1.notify"]["by"] == run.operator
+        await until(pilot, lambda: "State: confirmed sent by " in info_text(app))
         log = app.screen.query_one("#output", Log)
         assert any("Dear Team," in line for line in log.lines)
         # Step 1.3: the wait shows the current count and the next poll

@@ -25,6 +25,7 @@ from warungin_tui.report_format import (
     redact_tree,
     table,
 )
+from warungin_tui.report_outcome import outcome_detail, overall_status
 from warungin_tui.report_sections import (
     answer,
     completion,
@@ -38,7 +39,7 @@ from warungin_tui.report_sections import (
     steps,
     verification,
 )
-from warungin_tui.report_template import outcome_detail, overall_status, template_sections
+from warungin_tui.report_template import template_sections
 from warungin_tui.run import Run
 
 SCHEMA = "warungin-tui.deployment-log/1"

@@ -20,11 +20,10 @@ from warungin_tui.issue import the_issue
 from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.playbook import StepKind
 from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines, who
+from warungin_tui.report_outcome import DEPLOYMENT_PHASES, overall_status
 from warungin_tui.report_template import (
-    DEPLOYMENT_PHASES,
     item_rows,
     notice_text,
-    overall_status,
     phase_span,
     step_evidence,
     step_field,

@@ -22,7 +22,6 @@ from warungin_tui.checklists import (
     rolled_back,
 )
 from warungin_tui.config import Config
-from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.notices import notice_state
 from warungin_tui.report_format import (
     fmt_bytes,
@@ -33,6 +32,7 @@ from warungin_tui.report_format import (
     parse_at,
     who,
 )
+from warungin_tui.report_outcome import DEPLOYMENT_PHASES, deployment_ended, overall_status
 from warungin_tui.run import BAD, PhaseStatus, Run, StepResult, StepStatus
 from warungin_tui.values import config_values
 
@@ -42,7 +42,6 @@ TEMPLATE_PHASES = (
     ("PHASE 3: POST-DEPLOYMENT VERIFICATION", "phase3"),
 )
 SMOKE_SECTION = "PRODUCTION SMOKE TEST"
-DEPLOYMENT_PHASES = ("phase1", "phase2", "phase3", "smoke")
 DONE = {StepStatus.PASSED, StepStatus.WARNING}
 PHASE_WORDS = {
     PhaseStatus.RUNNING: "IN PROGRESS",
@@ -353,50 +352,6 @@ def deployment_window(run: Run) -> tuple[datetime | None, datetime | None]:
     ends = [end for p in DEPLOYMENT_PHASES if (end := phase_span(run, p)[1]) is not None]
     ends += [t for r in run.rollbacks if (t := parse_at(r.get("finished_at")))]
     return start, (max(ends) if ends else None)
-
-
-def outcome_detail(run: Run, outcome: RunOutcome) -> str:
-    """The words beside the outcome: why it is what it is (the outcome itself is `run_outcome`)."""
-    if outcome == RunOutcome.ABANDONED:
-        abandoned = run.abandoned or {}
-        return f"abandoned by {abandoned.get('by') or 'unknown'} - {abandoned.get('reason', '')}"
-    if outcome == RunOutcome.ROLLED_BACK:
-        return "previous version restored"
-    statuses = {p: run.phase_status(p) for p in DEPLOYMENT_PHASES}
-    if run.rollbacks:
-        last = run.rollbacks[-1]
-        if "ok" not in last:
-            return "rollback started, not finished"
-        return f"the rollback itself FAILED - {last.get('detail', '')}"
-    failed = [p for p, s in statuses.items() if s == PhaseStatus.FAILED]
-    if failed:
-        return f"{run.playbook.phase(failed[0]).title} failed; no rollback recorded"
-    holds = all(s in (PhaseStatus.PASSED, PhaseStatus.OVERRIDDEN) for s in statuses.values())
-    overridden = any(s == PhaseStatus.OVERRIDDEN for s in statuses.values())
-    if outcome == RunOutcome.SUCCESS:
-        return "with overrides" if overridden else ""
-    if outcome == RunOutcome.FAILED:  # finished without approval, or with a phase still open
-        decision = (run.decision or {}).get("decision") or "no go-live decision"
-        return f"finished with {decision}" if holds else "finished before the deployment ended"
-    if all(s == PhaseStatus.NOT_STARTED for s in statuses.values()):
-        return "Phase 1 not started yet"
-    if holds:
-        return "deployment done; the run is not finished yet"
-    return f"at {run.playbook.phase(run.current_phase()).title}"
-
-
-def overall_status(run: Run) -> str:
-    """OVERALL STATUS as printed: the outcome, then its detail in brackets."""
-    outcome = run_outcome(run)
-    detail = outcome_detail(run, outcome)
-    return f"{outcome} ({detail})" if detail else str(outcome)
-
-
-def deployment_ended(run: Run) -> bool:
-    """The deployment phases are over: all hold, or a rollback finished (either way)."""
-    if run.rollbacks and "ok" in run.rollbacks[-1]:
-        return True
-    return all(run.gate_holds(p) for p in DEPLOYMENT_PHASES)
 
 
 def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str, Any]]:

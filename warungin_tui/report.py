@@ -392,6 +392,7 @@ def _appendix_step(number: int, step: dict[str, Any]) -> str:
         ("entered_by", "Entered by"),
         ("note", "Note"),
         ("override_reason", "Override reason"),
+        ("notice", "Notification"),
     ):
         repeated = key in ("failed_detail", "note") and step[key] and step[key] in step["detail"]
         repeated = repeated or (key == "entered_by" and step[key] == step["by"])

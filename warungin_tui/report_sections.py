@@ -412,6 +412,7 @@ def steps(run: Run) -> list[dict[str, Any]]:
                 "entered_by": result.entered_by,
                 "note": result.note,
                 "override_reason": result.override_reason,
+                "notice": notice_text(run, step_id) if spec.kind == StepKind.NOTIFY else None,
                 "value": result.value,
                 "output": shown,
                 "output_lines_total": result.output_lines,

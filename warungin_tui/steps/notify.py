@@ -22,7 +22,8 @@ async def run_notify_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     gaps = f"; [contacts] {', '.join(missing)} not configured" if missing else ""
     command = ctx.config.notify.command
     if not command:
-        detail = f"message ready: {notice['subject']} (prepared, not confirmed sent){gaps}"
+        # Whether it was sent is recorded apart (notice_confirmed): this detail never goes stale.
+        detail = f"message ready: {notice['subject']}{gaps}"
         return Outcome(StepStatus.WARNING if missing else StepStatus.PASSED, detail, value=notice)
     text = f"Subject: {notice['subject']}\n\n{notice['body']}\n"
     sent = await send_notice(command, text, ctx.config.notify.timeout_seconds)

@@ -168,7 +168,8 @@ async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Pa
             assert f"| Final line sha256 | `{checked.last_hash}` |" in markdown
             verified = run_cli("verify-log", str(journal_path))
             assert verified.returncode == 0
-            assert verified.stdout.strip().endswith(f"last line sha256 {checked.last_hash}")
+            named = f"sha256 of line {checked.lines} {checked.last_hash}"
+            assert verified.stdout.strip().endswith(named)
 
 
 async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Path) -> None:

@@ -64,7 +64,8 @@ def prepare_notice(spec: StepSpec, values: Mapping[str, Any]) -> dict[str, Any]:
         str(filled.get("notify_to", "")),
     )
     return {
-        "subject": render_plain(spec.subject or spec.title, filled),
+        # The title was filled when the playbook was built: never format it a second time.
+        "subject": render_plain(spec.subject, filled) if spec.subject else spec.title,
         "body": body,
         "to": to,
         "missing_contacts": missing,

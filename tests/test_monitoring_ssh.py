@@ -103,7 +103,8 @@ async def test_compressed_day_uptime_alerts_and_sign_off(monitoring_day: Rehears
     markdown = next(p for p in export_journal(journal, target.root / "out") if p.suffix == ".md")
     log = markdown.read_text()
     assert "**Uptime:** 95.83% from the health samples; down h+02:00 to h+03:00" in log
-    assert "**Monitoring Covered:** 24.0 of 24 hours (32 monitoring samples)" in log
+    assert "Monitoring Covered: 24.0 of 24 hours (32 monitoring samples)" in log
+    assert "32 monitoring sample(s) over 24.0 hours; the period is 24 hours" in log
     assert "1 critical alerts (should be 0)" in log
     assert "#### Hourly aggregates" in log and "| 3 | 2 | 0/2 |" in log
 

@@ -120,6 +120,7 @@ class Engine(HumanAnswers, RollbackProcedure):
                     "is unknown: check before retrying",
                 }
             )
+        engine.mark_rollback_interrupted()
         return engine
 
     # -- events --

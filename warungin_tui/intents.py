@@ -155,7 +155,13 @@ class RunIntents(_Base):
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.require_engine()
         preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
+        lines = preview.splitlines()
+        if len(lines) > 4:  # a long script: its start, the rest in `warungin-tui plan`
+            rest = f"... ({len(lines) - 3} more lines: `warungin-tui plan` shows them all)"
+            preview = "\n".join([*lines[:3], rest])
         message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
+        if spec.id.startswith("rollback.") and (restore := engine.restore_preview()):
+            message = f"{restore}\n\n{message}"
         return bool(
             await self.push_screen_wait(ConfirmScreen(f"Run {spec.title}?", message, danger=True))
         )

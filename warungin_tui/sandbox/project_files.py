@@ -97,7 +97,7 @@ OLD_FILES: dict[str, str] = {
     "README.md": "# Warungin POS\n\nPoint of sale for warungs: backend (FastAPI), frontend "
     "(React + Vite), nginx in front.\n\nDeploy: see PRODUCTION_DEPLOYMENT_PLAYBOOK.md.\n",
     "CHANGELOG.md": "# Changelog\n\n## {old}\n- Shift management, store authorization.\n",
-    ".gitignore": ".env\n.env.tunnel\nbackup-*.tar.gz\nnode_modules/\n__pycache__/\n",
+    ".gitignore": ".env\n.env.tunnel\nbackup-*.tar.gz\nbackups/\nnode_modules/\n__pycache__/\n",
     "backend/Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
     "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
     "RUN python -m compileall -q app\n"

@@ -88,6 +88,7 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         StepStatus.PASSED, value=value, captures=captures, command=shown, exit_code=None
     )
     problems = _check(ctx, spec, response, body, latency)
+    problems += _json_captures(spec, response, captures)
     if problems:
         outcome.status = StepStatus.FAILED
         outcome.detail = f"HTTP {response.status_code}: " + "; ".join(problems)
@@ -98,6 +99,26 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         outcome.status = StepStatus.WARNING
         outcome.detail += f" (slower than {render_plain(warn, ctx.values)} ms)"
     return outcome
+
+
+def _json_captures(
+    spec: StepSpec, response: httpx.Response, captures: dict[str, Any]
+) -> list[str]:
+    """Fill `json_captures` from the answer; a missing or empty field is a problem."""
+    if not spec.json_captures:
+        return []
+    try:
+        data = response.json()
+    except ValueError:
+        return ["the answer is not JSON"]
+    problems = []
+    for name, dotted in spec.json_captures.items():
+        got = _json_field(data, dotted)
+        if got is None or isinstance(got, dict | list) or not str(got).strip():
+            problems.append(f"no {dotted} in the answer")
+        else:
+            captures[name] = str(got)
+    return problems
 
 
 def _check(

@@ -77,7 +77,7 @@ class BackupLayout:
 
     def explain(self) -> list[str]:
         """What `validate` tells the operator, one line each."""
-        archive = posixpath.join(self.backup_dir, f"{ARCHIVE_PREFIX}<date>-<time>.tar.gz")
+        archive = posixpath.join(self.backup_dir, f"{ARCHIVE_PREFIX}<date>-<time>-<random>.tar.gz")
         where = self.backup_dir_in_project
         if where == "":
             archives_note = (

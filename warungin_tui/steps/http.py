@@ -90,6 +90,8 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     problems = _check(ctx, spec, response, body, latency)
     problems += _json_captures(spec, response, captures)
     if problems:
+        for name in spec.json_captures:  # a failed answer records nothing for later steps
+            captures.pop(name, None)
         outcome.status = StepStatus.FAILED
         outcome.detail = f"HTTP {response.status_code}: " + "; ".join(problems)
         return outcome
@@ -117,7 +119,7 @@ def _json_captures(
         if got is None or isinstance(got, dict | list) or not str(got).strip():
             problems.append(f"no {dotted} in the answer")
         else:
-            captures[name] = str(got)
+            captures[name] = str(got)[:200]
     return problems
 
 

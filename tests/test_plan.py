@@ -47,7 +47,7 @@ def test_plan_json_lists_every_step_in_order_with_rendered_commands() -> None:
     assert "= {backup_sha256} ]" in restore["command"]
     destructive = {r["id"] for r in rows if r["destructive"]}
     assert destructive == {"phase1.stop_stack", "rollback.stop", "rollback.restore"}
-    assert by_id["phase2.start.1"]["command"].endswith("docker compose up -d postgres redis")
+    assert by_id["phase2.start.1"]["command"].endswith("docker compose up -d -- postgres redis")
 
 
 def test_every_rendered_command_is_valid_shell() -> None:

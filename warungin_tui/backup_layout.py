@@ -11,9 +11,10 @@ import posixpath
 from dataclasses import dataclass
 
 from warungin_tui.config import Config
+from warungin_tui.hostlock import LOCK_DIR_NAME
 
-LOCK_NAME = ".warungin-tui.lock"
-"""The host-side lock folder when it sits in the project: never archived, never removed."""
+LOCK_NAME = LOCK_DIR_NAME
+"""The host lock folder inside the project: never archived, never removed by the restore."""
 ARCHIVE_PREFIX = "backup-pre-deployment-"
 ARCHIVE_GLOB = "backup-*.tar.gz"
 """Archives in the project folder itself (the default layout): excluded and kept by name."""

@@ -12,7 +12,7 @@ from typing import Any
 from warungin_tui.config import Config
 from warungin_tui.playbook import AUTOMATED_KINDS, StepKind, StepSpec, build_playbook
 from warungin_tui.templating import render_command, render_plain
-from warungin_tui.values import config_values
+from warungin_tui.values import config_values, group_values
 
 # Shell-safe (shlex.quote leaves it bare), so it can be turned back into `{name}` afterwards.
 _TOKEN = "__warungin_plan_{}__"
@@ -39,10 +39,13 @@ def _untokened(text: str) -> str:
 def plan_steps(config: Config) -> list[dict[str, Any]]:
     """Every step of the playbook in order, rendered for this config."""
     playbook = build_playbook(config)
-    values = _Placeholders(config_values(config))
+    known = config_values(config)
     rows = []
     for phase in playbook.phases:
         for spec in phase.steps:
+            values = _Placeholders(known)
+            if spec.start_group:
+                values.update(group_values(spec.start_group, spec.start_group_index))
             rows.append(_row(phase.id, phase.procedure, spec, values))
     return rows
 

@@ -40,6 +40,10 @@ class RollbackProcedure:
 
         async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome: ...
 
+        async def ensure_host_lock(self, spec: StepSpec) -> None: ...
+
+        async def release_host_lock(self, reason: str) -> None: ...
+
     async def rollback(
         self, *, reason: str, confirm: Callable[[StepSpec], Awaitable[bool]] | None = None
     ) -> bool:
@@ -48,7 +52,7 @@ class RollbackProcedure:
         `confirm` is asked before each destructive step; None means the caller already had the
         whole rollback confirmed. The error logs are collected first: `compose down` loses them.
         """
-        self.check_can_act("rollback.verify_archive")
+        await self.ensure_host_lock(self.check_can_act("rollback.verify_archive"))
         self.record({"type": "rollback_started", "reason": reason, "by": self.run.operator})
         if self.run.status("incident.collect_logs") not in GATE_OK:
             await self.run_step("incident.collect_logs")
@@ -69,6 +73,7 @@ class RollbackProcedure:
                 )
                 return False
         self._rollback_finished(True, "previous version running", None, commands)
+        await self.release_host_lock("rollback completed")
         return True
 
     def restore_preview(self) -> str:
@@ -84,24 +89,6 @@ class RollbackProcedure:
         ):
             return ""
         return "The restore: " + restore_preview_text(result.value)
-
-    def mark_rollback_interrupted(self) -> None:
-        """After a crash during the rollback: record it stopped (nothing runs any more), naming the
-        step it was at, so no screen says a rollback is in progress."""
-        if not self.run.rollbacks or "ok" in self.run.rollbacks[-1]:
-            return
-        started = self.run.rollbacks[-1].get("started_at") or ""
-        stopped_at = None
-        for spec in self.run.playbook.phase("rollback").steps:
-            if (self.run.results[spec.id].started_at or "") >= started:
-                stopped_at = spec.id
-        self._rollback_finished(
-            False,
-            "interrupted: the tool stopped during the rollback; check the host, then roll back "
-            "again",
-            stopped_at,
-            [],
-        )
 
     def _rollback_finished(
         self, ok: bool, detail: str, stopped_at: str | None, commands: list[str]

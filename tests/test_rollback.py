@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import tarfile
 from pathlib import Path
 
 import httpx
@@ -157,7 +158,9 @@ async def test_failed_rollback_step_stops_and_says_where_the_host_is(tmp_path: P
 
 
 def owners(root: Path) -> dict[str, int]:
-    return {str(p.relative_to(root)): p.lstat().st_uid for p in sorted(root.rglob("*"))}
+    """Owner of every path under root but the host lock (taken and released by the run)."""
+    found = {str(p.relative_to(root)): p.lstat().st_uid for p in sorted(root.rglob("*"))}
+    return {p: uid for p, uid in found.items() if not p.startswith(".warungin-tui.lock")}
 
 
 @pytest.mark.parametrize("layout", ["separate", "default", "backup-inside", "other-owner"])
@@ -167,7 +170,9 @@ async def test_rollback_on_every_layout_keeps_what_it_does_not_own(
     """The whole playbook, a failed release, the rollback: the tree (`.git`, modes, contents) is
     the pre-Phase-2 one, plus a dump taken after the backup and a file under a `keep` path."""
     previews: list[str] = []
-    async for rehearsal in open_rehearsal("wrong-version", tmp_path, layout, keep=["data/uploads"]):
+    async for rehearsal in open_rehearsal(
+        "wrong-version", tmp_path, layout, keep=["data/uploads"], guard_host=True
+    ):
         engine, host = rehearsal.engine, rehearsal.target.host
         uploads = host.project_dir / "data" / "uploads"
         uploads.mkdir(parents=True)
@@ -176,6 +181,12 @@ async def test_rollback_on_every_layout_keeps_what_it_does_not_own(
         before_tree = tree_digest(host.project_dir)
         before_owners = owners(host.project_dir)
         archive = Path(rehearsal.run.values["backup_file"])
+        # the host lock sat in the project while tar read it: left out, and released at the end
+        lock = [p for p in before_tree if p.startswith(".warungin-tui.lock/")]
+        archived = tarfile.open(archive).getnames()
+        assert lock and not [n for n in archived if "warungin-tui.lock" in n]
+        for path in lock:
+            del before_tree[path]
         archive_sha = hashlib.sha256(archive.read_bytes()).hexdigest()
         assert archive_sha == rehearsal.run.values["backup_sha256"]
 
@@ -198,7 +209,11 @@ async def test_rollback_on_every_layout_keeps_what_it_does_not_own(
             assert "backups/db: 1 file newer than the backup" in previews[0]
 
         assert git_head(host.project_dir) == rehearsal.run.values["pre_commit"]
-        after_tree = tree_digest(host.project_dir)
+        after_tree = {
+            path: digest
+            for path, digest in tree_digest(host.project_dir).items()
+            if not path.startswith(".warungin-tui.lock/")
+        }
         added = {
             str(p.relative_to(host.project_dir))
             for p in (late_dump, uploads / "receipt-after-backup.png")

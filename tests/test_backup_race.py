@@ -1,11 +1,11 @@
 """Step 1.1 on the default layout (archives in the project folder) over real OpenSSH, real GNU tar.
 
-Regression table (50 runs each, a tree of ~330 files, one SSH connection, measured on the
-2-core CI box while other suites ran; the counts vary with load, the new command's never does):
+Regression table (50 runs each, a tree of ~330 files, one SSH connection, on the shared 2-core
+box while other suites ran; the old command's count varies with load, the new one's never did):
 
-    command                                      runs  failures  why
-    old: tar -czf "$f" . with $f inside the tree  50    11-23     tar: .: file changed as we read it
-    new: temp file made before tar, excluded       50    0
+    command                                      runs  failures (two runs)  why
+    old: tar -czf "$f" . with $f inside the tree  50    12, 10               tar: .: file changed as we read it
+    new: temp file made before tar, excluded       50    0, 0
 
 The old command fails because tar's compressor child creates the archive inside `.` while tar
 reads `.`; the new one creates the file before tar starts and excludes it by exact path.

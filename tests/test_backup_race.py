@@ -3,8 +3,8 @@
 Regression table (50 runs each, a tree of ~330 files, one SSH connection, on the shared 2-core
 box while other suites ran; the old command's count varies with load, the new one's never did):
 
-    command                                      runs  failures (two runs)  why
-    old: tar -czf "$f" . with $f inside the tree  50    12, 10               tar: .: file changed as we read it
+    command                                       runs  failures (two runs)
+    old: tar -czf "$f" . with $f inside the tree   50    12, 10 (tar: .: file changed as we read it)
     new: temp file made before tar, excluded       50    0, 0
 
 The old command fails because tar's compressor child creates the archive inside `.` while tar

@@ -2,22 +2,83 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from warungin_tui.redact import MASK, LineRedactor, redact_block, redact_text
+from warungin_tui.redact import (
+    MASK,
+    LineRedactor,
+    StreamRedactor,
+    _window,
+    clip,
+    excerpt,
+    redact_block,
+    redact_text,
+    redact_value,
+)
 
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAuPemBodyLine1\nQmFzZTY0UGVtQm9keUxpbmUy\n"
+    "-----END RSA PRIVATE KEY-----"
+)
+
+# (line as it appears in output, the secret that must not survive)
 SECRETS = [
     ("postgres://app:s3cretpw@db:5432/x", "s3cretpw"),
+    ("postgres://u:S3cretPw@db/x", "S3cretPw"),
+    ("REDIS_URL=redis://:R3disPw@redis:6379/0", "R3disPw"),
+    ("connecting to redis://:R3disPw@redis:6379/0 ...", "R3disPw"),
+    ("amqp://guest:Gu3stPw!@rabbit:5672//", "Gu3stPw!"),
+    ("git clone https://x-access-token:T0kenInUrl9@github.com/a/b", "T0kenInUrl9"),
+    ("https://0123456789abcdef0123456789abcdef0123@github.com/a/b", "0123456789abcdef0123"),
     ("Authorization: Bearer abcdef123456789", "abcdef123456789"),
+    ("Authorization: Basic dXNlcjpQYXNzdzByZA==", "dXNlcjpQYXNzdzByZA=="),
+    ('{"headers": {"Authorization": "Bearer zzTopBearer99"}}', "zzTopBearer99"),
     ("curl -H 'authorization: token zzzzyyyyxxxx'", "zzzzyyyyxxxx"),
+    ("sent bearer qwertyuiop123456", "qwertyuiop123456"),
     ("password=hunter2", "hunter2"),
     ('{"password": "hunter2", "email": "a@b"}', "hunter2"),
+    ('{"password":"hunter3","email":"a@b"}', "hunter3"),
+    ("password: correct horse battery", "correct"),
+    ('password: "correct horse battery"', "horse battery"),
     ("DB_PASSWORD: topsecret1", "topsecret1"),
+    ("DB_PASS=Pa55wordDb", "Pa55wordDb"),
+    ("SMTP_PWD=SmtpPwd42", "SmtpPwd42"),
+    ("export JWT_SECRET=jwtS3cretValue", "jwtS3cretValue"),
+    ("AWS_SECRET_ACCESS_KEY=" + AWS_SECRET, AWS_SECRET),
+    ("STRIPE_KEY = stripeKeyValue1", "stripeKeyValue1"),
+    ("GITHUB_TOKEN=plainTokenValue", "plainTokenValue"),
     ("export API_KEY=abc123def456", "abc123def456"),
+    ("X-Api-Key: hdrApiKey777", "hdrApiKey777"),
+    ("//registry.npmjs.org/:_authToken=npmAuthTok3n", "npmAuthTok3n"),
+    ("npm token npm_" + "N" * 36, "npm_" + "N" * 36),
+    ("psql --password=CliPassw0rd", "CliPassw0rd"),
+    ("mysql -uroot -pMyS3cr3tPw -e 'select 1'", "MyS3cr3tPw"),
+    ("mysqldump -u root -p'DumpPw9' shop", "DumpPw9"),
     ("sshpass -p 'p4ss word' ssh root@h", "p4ss word"),
+    ("charge with sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2", "a1B2c3D4e5F6g7H8i9J0k1L2"),
+    ("sk_test_" + "T3stStr1peKey0000000000", "T3stStr1peKey0000000000"),
+    ("rk_live_" + "R3strictedKey000000000", "R3strictedKey000000000"),
     ("token ghp_" + "a" * 36, "ghp_" + "a" * 36),
+    ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyz"),
+    ("slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOp", "AbCdEfGhIjKlMnOp"),
+    ("https://hooks.slack.com/services/T0000/B0000/XXXXslackHook", "XXXXslackHook"),
     ("aws AKIAABCDEFGHIJKLMNOP", "AKIAABCDEFGHIJKLMNOP"),
+    ("ASIAABCDEFGHIJKLMNOP " + AWS_SECRET, AWS_SECRET),
+    ("creds: AKIAIOSFODNN7EXAMPLE," + AWS_SECRET, AWS_SECRET),
+    ("key AIzaSyA1234567890abcdefghijklmnopqrstu", "AIzaSyA1234567890abcdefghijklmnopqrstu"),
+    ('"private_key_id": "0123456789abcdef0123"', "0123456789abcdef0123"),
+    (
+        '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvgIBADAN'
+        'GcpKeyBody\\n-----END PRIVATE KEY-----\\n", "client_email": "x@y.iam"}',
+        "GcpKeyBody",
+    ),
     ("jwt eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0NTY3.SflKxwRJSMeKKF2QT4f", "SflKxwRJSMeKKF2QT4f"),
+    ("sendgrid SG.abcdefghijklmnop1234.qrstuvwxyzABCDEF5678", "qrstuvwxyzABCDEF5678"),
+    ("glpat-AbCdEfGhIjKlMnOpQrSt", "AbCdEfGhIjKlMnOpQrSt"),
+    ("whsec_" + "W" * 32, "W" * 32),
 ]
 
 
@@ -25,6 +86,7 @@ SECRETS = [
 def test_secret_is_masked(line: str, secret: str) -> None:
     out = redact_text(line)
     assert secret not in out and MASK in out
+    assert redact_text(out) == out  # redacting twice changes nothing
 
 
 @pytest.mark.parametrize(
@@ -36,6 +98,12 @@ def test_secret_is_masked(line: str, secret: str) -> None:
         "",
         " Container warungin-nginx  Started",
         "keyboard layout",
+        "GET http://127.0.0.1:8000/api/health (through SSH port forward)",
+        "git clone ssh://git@github.com/a/b",
+        "mysql -u root -p shop < dump.sql",
+        "basic authentication is enabled",
+        "max_tokens=100 and compass=north",
+        "commit 3f9c2a7d1b4e8f60a5c7d9e1f2a3b4c5d6e7f809",
     ],
 )
 def test_ordinary_lines_are_untouched(line: str) -> None:
@@ -49,6 +117,53 @@ def test_private_key_block_is_masked_across_lines_and_batches() -> None:
     joined = "\n".join(first + second)
     assert "b3BlbnNzaC1rZXk" not in joined and "AAAAAAAAAA" not in joined
     assert first[0] == "before" and second[-1] == "after"
+    assert len(first) == 3 and len(second) == 3  # line counts never change
     assert "PRIVATE KEY" not in redact_block(
         "x\n-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
     )
+
+
+def test_key_block_inside_one_line_keeps_what_follows() -> None:
+    line = json.dumps({"private_key": PEM, "client_email": "svc@proj.iam", "DB_PASS": "x1"})
+    out = redact_text(line)
+    assert "PemBodyLine1" not in out and "UGVtQm9keUxpbmUy" not in out
+    assert "svc@proj.iam" in out and '"x1"' not in out
+
+
+def test_a_batch_is_redacted_as_one_chunk_with_the_same_result_as_line_by_line() -> None:
+    lines = [line for line, _ in SECRETS] + ["plain line"] * 50 + PEM.split("\n") + ["tail"]
+    chunked = StreamRedactor().lines(lines)
+    one_by_one = StreamRedactor()
+    assert chunked == [one_by_one.line(line) for line in lines]
+    assert chunked[-1] == "tail" and len(chunked) == len(lines)
+
+
+def test_redact_value_reaches_every_string_however_deep() -> None:
+    value = {
+        "lines": ["ERROR db postgres://u:S3cretPw@db/x", *PEM.split("\n"), "ok"],
+        "body": '{"token": "tok3nValue"}',
+        "nested": [{"deep": ("DB_PASS=Pa55wordDb",)}, 3, None, True],
+        "password": "no-pattern-would-see-this",
+        "count": 2,
+    }
+    out = redact_value(value)
+    text = json.dumps(out)
+    for secret in ("S3cretPw", "PemBodyLine1", "tok3nValue", "Pa55wordDb", "no-pattern-would"):
+        assert secret not in text
+    assert out["count"] == 2 and out["nested"][1:] == [3, None, True]
+    assert out["lines"][-1] == "ok" and len(out["lines"]) == len(value["lines"])
+
+
+def test_long_strings_are_cut_after_redaction_saying_how_much() -> None:
+    huge = "ERROR " + "frame 42 failed; " * 150_000 + "DB_PASS=Pa55wordDb"
+    out = redact_value({"detail": huge}, limit=1000)["detail"]
+    assert out.endswith(f"... ({len(huge) - 1000} characters cut)") and len(out) < 1100
+    assert clip("short", 10) == "short"
+    # Cut first and `sk_live_abc` would be too short to recognise; excerpt redacts first.
+    token = "sk_live_" + "Z9" * 12
+    assert "Z9Z9" not in excerpt(f"pay {token}", 14)
+    # Only a window of a long string is redacted; a token cut by the window's edge is dropped.
+    window = _window("word " * 399 + token, 1000)
+    assert window.endswith("word ") and "sk_" not in window
+    long_lines = StreamRedactor().lines(["short", "y " * 3000 + token], limit=100)
+    assert long_lines[0] == "short" and long_lines[1].endswith("(5932 characters cut)")

@@ -10,12 +10,12 @@ from warungin_tui.redact import (
     MASK,
     LineRedactor,
     StreamRedactor,
-    _window,
     clip,
     excerpt,
     redact_block,
     redact_text,
     redact_value,
+    window,
 )
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -163,7 +163,7 @@ def test_long_strings_are_cut_after_redaction_saying_how_much() -> None:
     token = "sk_live_" + "Z9" * 12
     assert "Z9Z9" not in excerpt(f"pay {token}", 14)
     # Only a window of a long string is redacted; a token cut by the window's edge is dropped.
-    window = _window("word " * 399 + token, 1000)
-    assert window.endswith("word ") and "sk_" not in window
+    start = window("word " * 399 + token, 1000)
+    assert start.endswith("word ") and "sk_" not in start
     long_lines = StreamRedactor().lines(["short", "y " * 3000 + token], limit=100)
     assert long_lines[0] == "short" and long_lines[1].endswith("(5932 characters cut)")

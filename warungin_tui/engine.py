@@ -19,7 +19,7 @@ from warungin_tui.config import Config, parse_config
 from warungin_tui.errors import EngineError, GateClosed, NeedsConfirmation, StepBusy
 from warungin_tui.journal import Journal, read_journal
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import LineRedactor, redact_text
+from warungin_tui.redact import STRING_CHARS, StreamRedactor, redact_value
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
 from warungin_tui.run import BAD, GATE_OK, Run, StepStatus, rebuild_run
 from warungin_tui.steps.base import Outcome, StepContext
@@ -168,11 +168,11 @@ class Engine(HumanAnswers, RollbackProcedure):
         ]
         if failed:
             _, step = max(failed, key=lambda item: item[0])
-            return redact_text(f"{step.title}: {self.run.results[step.id].detail}")
+            return f"{step.title}: {self.run.results[step.id].detail}"
         for step in self.run.playbook.all_steps():
             result = self.run.results[step.id]
             if result.override_reason:
-                return redact_text(f"{step.title}: {result.failed_detail or result.detail}")
+                return f"{step.title}: {result.failed_detail or result.detail}"
         return "no failed step recorded"
 
     def rollback_state(self) -> str:
@@ -221,26 +221,32 @@ class Engine(HumanAnswers, RollbackProcedure):
                 self.active_step = None
 
     async def _execute(self, spec: StepSpec) -> Outcome:
+        """Run one step. This is where output, progress and outcomes enter the engine, so this is
+        where they are redacted, once: the journal, the screen, `check`, `monitor` and exports
+        only ever see what leaves here (the returned outcome is the redacted one too)."""
         values = self.values()
         journaled = 0
         dropped = 0
-        redactor = LineRedactor()
+        redactors = {"stdout": StreamRedactor(), "stderr": StreamRedactor()}
 
         async def on_output(stream: str, lines: list[str]) -> None:
             nonlocal journaled, dropped
-            clean = redactor.lines(lines)
+            # Count and drop first: only the lines kept are worth redacting.
             room = max(0, OUTPUT_JOURNAL_LIMIT - journaled)
-            kept, extra = clean[:room], len(clean) - min(room, len(clean))
+            kept, extra = lines[:room], len(lines) - min(room, len(lines))
             journaled += len(kept)
             dropped += extra
             if kept or extra:
-                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": kept}
+                redactor = redactors.setdefault(stream, StreamRedactor())
+                clean = redactor.lines(kept, STRING_CHARS)
+                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": clean}
                 if extra:
                     event["dropped"] = extra
                 self.record(event)
 
         def on_progress(progress: dict[str, Any]) -> None:
-            self._notify({"event": {"type": "step_progress", "step": spec.id, **progress}})
+            clean = redact_value(progress)
+            self._notify({"event": {"type": "step_progress", "step": spec.id, **clean}})
 
         ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
         self.record({"type": "step_started", "step": spec.id, "kind": str(spec.kind)})
@@ -261,8 +267,7 @@ class Engine(HumanAnswers, RollbackProcedure):
             outcome = Outcome(StepStatus.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded outcome
             outcome = self._outcome_of_error(exc)
-        self._finish(spec, outcome, started)
-        return outcome
+        return self._finish(spec, outcome, started)
 
     def _outcome_of_error(self, exc: Exception) -> Outcome:
         from warungin_tui import remote as remote_module
@@ -278,20 +283,23 @@ class Engine(HumanAnswers, RollbackProcedure):
             return Outcome(StepStatus.FAILED, f"{exc.title}: {exc}")
         return Outcome(StepStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, spec: StepSpec, outcome: Outcome, started: float) -> None:
+    def _finish(self, spec: StepSpec, outcome: Outcome, started: float) -> Outcome:
+        """Record the step's outcome, redacted; return what was recorded."""
+        clean = outcome.redacted()
         event: dict[str, Any] = {
             "type": "step_finished",
             "step": spec.id,
-            "status": str(outcome.status),
-            "detail": redact_text(outcome.detail),
-            "exit_code": outcome.exit_code,
+            "status": str(clean.status),
+            "detail": clean.detail,
+            "exit_code": clean.exit_code,
             "duration_s": round(time.monotonic() - started, 3),
-            "value": outcome.value,
-            "captures": outcome.captures,
+            "value": clean.value,
+            "captures": clean.captures,
         }
-        if outcome.command:
-            event["command"] = redact_text(outcome.command)
+        if clean.command:
+            event["command"] = clean.command
         self.record(event)
+        return clean
 
     async def run_automated(
         self,

@@ -211,7 +211,7 @@ class StreamRedactor:
             return []
         if limit is None or all(len(line) <= limit for line in lines):
             return self.chunk("\n".join(lines)).split("\n")
-        windows = [_window(line, limit) for line in lines]
+        windows = [window(line, limit) for line in lines]
         clean = self.chunk("\n".join(windows)).split("\n")
         return [clip(text, limit, len(line)) for text, line in zip(clean, lines, strict=True)]
 
@@ -235,7 +235,7 @@ WINDOW_MARGIN = 1000
 _PARTIAL_TOKEN = re.compile(r"[\w.+/=~:@%-]{1,4000}$")
 
 
-def _window(text: str, limit: int) -> str:
+def window(text: str, limit: int) -> str:
     """The start of `text` worth redacting when `limit` characters are kept. Where the window
     cuts a token (a run of word, URL or base64 characters), the token is dropped: half a
     token is a secret that no pattern recognises."""
@@ -256,7 +256,7 @@ def clip(text: str, limit: int, total: int | None = None) -> str:
 
 def excerpt(text: str, limit: int) -> str:
     """Redact, then cut: cutting first could leave half a secret no pattern recognises."""
-    return clip(redact_text(_window(text, limit)), limit, len(text))
+    return clip(redact_text(window(text, limit)), limit, len(text))
 
 
 def redact_value(node: Any, limit: int = STRING_CHARS) -> Any:

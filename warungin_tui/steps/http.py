@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import redact_text, window
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.templating import render_plain
@@ -78,9 +79,12 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         reason = str(exc) or type(exc).__name__
         return Outcome(StepStatus.FAILED, f"request failed: {reason}", command=shown)
     body = response.text[:BODY_KEPT]
+    # The answer is redacted before it is cut for showing: a cut could leave half a secret.
+    shown_body = redact_text(window(response.text, BODY_KEPT))[:BODY_KEPT]
     ms = round(latency * 1000, 1)
-    await ctx.output("stdout", [f"HTTP {response.status_code} in {ms} ms", *body.splitlines()[:40]])
-    value = {"status_code": response.status_code, "latency_ms": ms, "body": body[:500]}
+    lines = shown_body.splitlines()[:40]
+    await ctx.output("stdout", [f"HTTP {response.status_code} in {ms} ms", *lines])
+    value = {"status_code": response.status_code, "latency_ms": ms, "body": shown_body[:500]}
     captures = {}
     for name in spec.captures:
         captures[name] = ms if name.endswith("_ms") else round(latency, 3)

@@ -7,6 +7,7 @@ import re
 import time
 
 from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import excerpt
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.parsers import PARSERS, Parsed, ParseInput
@@ -31,7 +32,7 @@ def judge_output(ctx: StepContext, spec: StepSpec, stdout: str) -> Parsed | None
             start = stdout.rfind("\n", 0, match.start()) + 1
             end = stdout.find("\n", match.end())
             line = stdout[start : end if end >= 0 else None].strip()
-            return Parsed(True, match.group(0), line[:200])
+            return Parsed(True, match.group(0), excerpt(line, 200))
     if expect.stdout_equals is not None:
         wanted = render_plain(expect.stdout_equals, ctx.values)
         got = stdout.strip()
@@ -68,7 +69,7 @@ async def run_command_once(
             outcome.status = StepStatus.FAILED
     else:
         tail = result.stdout.strip().splitlines()[-1:] or [f"exit code {result.exit_status}"]
-        outcome.detail = tail[0][:200]
+        outcome.detail = excerpt(tail[0], 200)
     return outcome, parsed
 
 

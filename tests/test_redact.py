@@ -79,6 +79,10 @@ SECRETS = [
     ("sendgrid SG.abcdefghijklmnop1234.qrstuvwxyzABCDEF5678", "qrstuvwxyzABCDEF5678"),
     ("glpat-AbCdEfGhIjKlMnOpQrSt", "AbCdEfGhIjKlMnOpQrSt"),
     ("whsec_" + "W" * 32, "W" * 32),
+    ("ORIGIN=https://UpperCaseTokenAbCd@git.example.com/a.git", "UpperCaseTokenAbCd"),
+    ('["LOGIN={\\"user\\": \\"ops\\", \\"password\\": \\"EscJsonPw\\"}"]', "EscJsonPw"),
+    ('"G={\\"private_key_id\\": \\"EscKeyId0123\\"}"', "EscKeyId0123"),
+    ("DB_PASS=back\\slashPw", "slashPw"),
 ]
 
 

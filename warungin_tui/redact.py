@@ -23,7 +23,11 @@ STRING_CHARS = 4000
 
 # Values: a quoted string, or a run up to whitespace, a quote or a separator. Quantifiers are
 # bounded so that a 2.5 MB line cannot make a pattern backtrack quadratically.
-_VALUE = r"(?:\"[^\"\n]{0,2000}\"|'[^'\n]{0,2000}'|[^\s\"',;&<>]{1,2000})"
+# A value may sit in a JSON string inside a JSON string, its quotes escaped: \"...\".
+_VALUE = (
+    r"(?:\\?\"[^\"\n\\]{0,2000}\\?\"|\\?'[^'\n\\]{0,2000}\\?'"
+    r"|(?:[^\s\"',;&<>\\]|\\(?![\"'])){1,2000})"
+)
 _SECRET_NAME = (
     r"(?:[\w.-]{0,64}(?:password|passwd|passphrase|secret|token|credentials?|private[_-]?key"
     r"(?:[_-]?id)?|api[_-]?key|access[_-]?key|auth[_-]?key)"
@@ -31,11 +35,16 @@ _SECRET_NAME = (
 )
 
 
+_QUOTE = re.compile(r"\\?[\"']")
+
+
 def _mask_value(match: re.Match[str]) -> str:
     """The value masked, its quotes kept (JSON and YAML stay readable; a second pass is a no-op)."""
     value = match["val"]
-    quote = value[0] if len(value) > 1 and value[0] in "\"'" and value[-1] == value[0] else ""
-    return f"{match['pre']}{quote}{MASK}{quote}"
+    quote = _QUOTE.match(value)
+    if quote is None or len(value) <= len(quote[0]):
+        return f"{match['pre']}{MASK}"
+    return f"{match['pre']}{quote[0]}{MASK}{quote[0]}"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
@@ -49,7 +58,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     # scheme://token@host: a userinfo without a password is a secret unless it is a plain name.
     (
         re.compile(
-            r"(?P<pre>\b[a-z][a-z0-9+.-]{0,30}://)(?![a-z_][a-z0-9_.-]{0,31}@)[^/\s:@\"'<>]{1,500}@",
+            r"(?P<pre>\b[a-z][a-z0-9+.-]{0,30}://)(?!(?-i:[a-z_][a-z0-9_.-]{0,31})@)[^/\s:@\"'<>]{1,500}@",
             re.I,
         ),
         rf"\g<pre>{MASK}@",
@@ -72,7 +81,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     # JWT_SECRET, AWS_SECRET_ACCESS_KEY, password, api_key, _authToken, ...).
     (
         re.compile(
-            rf"(?P<pre>[\"']?\b{_SECRET_NAME}[\"']?[ \t]*[:=][ \t]*)(?P<val>{_VALUE})", re.I
+            rf"(?P<pre>\\?[\"']?\b{_SECRET_NAME}\\?[\"']?[ \t]*[:=][ \t]*)(?P<val>{_VALUE})", re.I
         ),
         _mask_value,
     ),

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from tests.fake_remote import FakeRemote
+from tests.helpers import SAMPLE_CONFIG
+from warungin_tui import engine as engine_module
+from warungin_tui.config import parse_config
+from warungin_tui.engine import Engine
+from warungin_tui.journal import read_journal
 from warungin_tui.redact import (
+    DETAIL_CHARS,
     MASK,
+    STRING_CHARS,
     LineRedactor,
     StreamRedactor,
     clip,
@@ -17,6 +29,8 @@ from warungin_tui.redact import (
     redact_value,
     window,
 )
+from warungin_tui.remote import CommandResult
+from warungin_tui.run import StepStatus
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PEM = (
@@ -171,3 +185,103 @@ def test_long_strings_are_cut_after_redaction_saying_how_much() -> None:
     assert start.endswith("word ") and "sk_" not in start
     long_lines = StreamRedactor().lines(["short", "y " * 3000 + token], limit=100)
     assert long_lines[0] == "short" and long_lines[1].endswith("(5932 characters cut)")
+
+
+# -- at the engine's boundary ----------------------------------------------------------------
+SECRET_LINES = [
+    "ERROR connect postgres://u:S3cretPw@db/x failed",
+    "ERROR auth with Authorization: Bearer B3arerTok3nValue",
+    "ERROR env DB_PASS=Pa55wordDb SMTP_PWD=SmtpPwd42 sk_live_" + "L1ve" * 6,
+]
+SECRET_VALUES = ["S3cretPw", "B3arerTok3nValue", "Pa55wordDb", "SmtpPwd42", "L1veL1ve"]
+
+
+class BatchRemote(FakeRemote):
+    """Prints `lines` in batches of 1,000, as Remote hands them over, and fails or not."""
+
+    def __init__(self, lines: list[str], exit_status: int = 0) -> None:
+        super().__init__()
+        self.lines = lines
+        self.exit_status = exit_status
+
+    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> CommandResult:
+        self.commands.append(command)
+        if on_output is not None:
+            for start in range(0, len(self.lines), 1000):
+                await on_output("stdout", self.lines[start : start + 1000])
+        stdout = "\n".join(self.lines) + "\n"
+        return CommandResult(command, self.exit_status, stdout, "", False, 0.01)
+
+
+def make_engine(tmp_path: Path, remote: Any) -> Engine:
+    data = tomllib.loads(SAMPLE_CONFIG.read_text())
+    data["endpoints"]["api_via_ssh"] = False  # probes go to the mocked HTTP client directly
+    config = parse_config(data)
+    engine = Engine.start_new(config, tmp_path, operator="Op", remote=remote)
+    engine.enforce_gates = False
+    return engine
+
+
+async def test_every_field_the_engine_keeps_is_redacted(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, BatchRemote(SECRET_LINES))
+    progress: list[dict[str, Any]] = []
+    engine.subscribe(progress.append)
+    outcome = await engine.run_step("phase3.error_logs")
+    assert outcome.status == StepStatus.FAILED and len(outcome.value["lines"]) == 3
+    assert engine.journal is not None
+    journal = engine.journal.path.read_text()
+    for text in (journal, json.dumps(progress), repr(outcome), repr(engine.run.results)):
+        assert [s for s in SECRET_VALUES if s in text] == []
+    assert "postgres://u:[REDACTED]@db/x" in outcome.value["lines"][0]
+    assert "postgres://u:[REDACTED]@db/x" in outcome.detail  # "first: <line>"
+
+
+async def test_http_bodies_are_redacted_before_they_are_cut(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, FakeRemote())
+    body = json.dumps({"status": "ok", "version": "1.1.0", "dsn": SECRET_LINES[0]})
+    handler = lambda request: httpx.Response(200, text=body)  # noqa: E731
+    engine.http.client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    outcome = await engine.run_step("phase3.health")
+    assert "S3cretPw" not in json.dumps(outcome.value) and MASK in outcome.value["body"]
+    assert engine.journal is not None and "S3cretPw" not in engine.journal.path.read_text()
+    await engine.aclose()
+
+
+async def test_only_kept_lines_are_redacted_and_a_key_spans_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [f"layer {i}" for i in range(20_000)]
+    lines[998:1003] = [PEM.split("\n")[0], "KeyBodyA", "KeyBodyB", "KeyBodyC", PEM.split("\n")[-1]]
+    lines[4999] = "DB_PASS=LastKeptPw"
+    lines[5000] = "DB_PASS=FirstDroppedPw"
+    redacted: list[int] = []
+    original = StreamRedactor.lines
+
+    def counting(self: StreamRedactor, batch: list[str], limit: int | None = None) -> list[str]:
+        redacted.append(len(batch))
+        return original(self, batch, limit)
+
+    monkeypatch.setattr(StreamRedactor, "lines", counting)
+    engine = make_engine(tmp_path, BatchRemote(lines))
+    await engine.run_step("pre.server_accessible")
+    assert sum(redacted) == engine_module.OUTPUT_JOURNAL_LIMIT  # the dropped 15,000: never
+    assert engine.run.results["pre.server_accessible"].output_lines == 20_000
+    assert engine.journal is not None
+    events = [r["event"] for r in read_journal(engine.journal.path)]
+    kept = [line for e in events if e["type"] == "step_output" for line in e["lines"]]
+    assert len(kept) == 5000 and kept[1003] == "layer 1003" and kept[4999] == "DB_PASS=[REDACTED]"
+    assert [line for line in kept[998:1003] if line != MASK] == []
+    assert "FirstDroppedPw" not in engine.journal.path.read_text()
+
+
+async def test_a_huge_one_line_error_becomes_a_capped_detail(tmp_path: Path) -> None:
+    message = "Error: " + "stack frame 42 in module; " * 100_000  # 2.6 MB, one line
+    engine = make_engine(tmp_path, BatchRemote([message], exit_status=1))
+    outcome = await engine.run_step("pre.docker_running")
+    assert outcome.status == StepStatus.FAILED and outcome.detail.startswith("exit code 1")
+    assert outcome.detail.endswith(" characters cut)") and len(outcome.detail) < DETAIL_CHARS + 50
+    assert engine.journal is not None
+    journal = engine.journal.path.read_text()
+    assert len(journal) < 3 * STRING_CHARS + 10_000  # detail, output line: each capped
+    line = engine.run.results["pre.docker_running"].output[0][1]
+    assert line.endswith(" characters cut)") and len(line) < STRING_CHARS + 50

@@ -265,6 +265,8 @@ async def test_secret_corpus_is_found_nowhere(
     for path in export_journal(journal_path, tmp_path / "exports"):
         seen[f"export {path.suffix}"] = path.read_text()
     assert {"export .md", "export .json"} <= seen.keys()
+    leaks = {where: found(text) for where, text in seen.items() if found(text)}
+    assert leaks == {}, json.dumps(leaks, indent=1)
     # Every place did see the leaked settings, redacted (not merely nothing at all).
     shown_redacted = [
         "journal",
@@ -279,6 +281,3 @@ async def test_secret_corpus_is_found_nowhere(
         "wizard phase3.error_logs screenshot",
     ]
     assert [where for where in shown_redacted if MASK not in seen[where]] == []
-
-    leaks = {where: found(text) for where, text in seen.items() if found(text)}
-    assert leaks == {}, json.dumps(leaks, indent=1)

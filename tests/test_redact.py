@@ -18,6 +18,7 @@ from warungin_tui.engine import Engine
 from warungin_tui.journal import read_journal
 from warungin_tui.redact import (
     DETAIL_CHARS,
+    LINE_CHARS,
     MASK,
     STRING_CHARS,
     LineRedactor,
@@ -282,6 +283,6 @@ async def test_a_huge_one_line_error_becomes_a_capped_detail(tmp_path: Path) -> 
     assert outcome.detail.endswith(" characters cut)") and len(outcome.detail) < DETAIL_CHARS + 50
     assert engine.journal is not None
     journal = engine.journal.path.read_text()
-    assert len(journal) < 3 * STRING_CHARS + 10_000  # detail, output line: each capped
+    assert len(journal) < LINE_CHARS + 3 * STRING_CHARS + 10_000  # each field capped
     line = engine.run.results["pre.docker_running"].output[0][1]
-    assert line.endswith(" characters cut)") and len(line) < STRING_CHARS + 50
+    assert line.endswith(" characters cut)") and len(line) < LINE_CHARS + 50

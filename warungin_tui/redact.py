@@ -19,7 +19,9 @@ MASK = "[REDACTED]"
 DETAIL_CHARS = 1000
 """A step's detail (one sentence, perhaps with the line that explains it) is cut after this."""
 STRING_CHARS = 4000
-"""Any other single string (an output line, a value's field, a command) is cut after this."""
+"""Any other single string (a value's field, a command) is cut after this."""
+LINE_CHARS = 12_000
+"""An output line is cut after this (Remote already cuts at 10,000 and says so: that passes)."""
 
 # Values: a quoted string, or a run up to whitespace, a quote or a separator. Quantifiers are
 # bounded so that a 2.5 MB line cannot make a pattern backtrack quadratically.

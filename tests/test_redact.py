@@ -276,13 +276,15 @@ async def test_only_kept_lines_are_redacted_and_a_key_spans_batches(
 
 
 async def test_a_huge_one_line_error_becomes_a_capped_detail(tmp_path: Path) -> None:
-    message = "Error: " + "stack frame 42 in module; " * 100_000  # 2.6 MB, one line
-    engine = make_engine(tmp_path, BatchRemote([message], exit_status=1))
-    outcome = await engine.run_step("pre.docker_running")
-    assert outcome.status == StepStatus.FAILED and outcome.detail.startswith("exit code 1")
+    message = "ERROR " + "stack frame 42 in module; " * 100_000  # 2.6 MB, one line
+    engine = make_engine(tmp_path, BatchRemote([message]))
+    # The error-log parser puts the first ERROR line into its detail and value, whole.
+    outcome = await engine.run_step("phase3.error_logs")
+    assert outcome.status == StepStatus.FAILED and outcome.detail.startswith("1 error line")
     assert outcome.detail.endswith(" characters cut)") and len(outcome.detail) < DETAIL_CHARS + 50
+    assert len(outcome.value["lines"][0]) < STRING_CHARS + 50
     assert engine.journal is not None
     journal = engine.journal.path.read_text()
     assert len(journal) < LINE_CHARS + 3 * STRING_CHARS + 10_000  # each field capped
-    line = engine.run.results["pre.docker_running"].output[0][1]
+    line = engine.run.results["phase3.error_logs"].output[0][1]
     assert line.endswith(" characters cut)") and len(line) < LINE_CHARS + 50

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from warungin_tui.playbook import StepSpec
-from warungin_tui.redact import redact_text
 from warungin_tui.run import GATE_OK, Run
 from warungin_tui.steps.base import Outcome
 from warungin_tui.steps.parsers import restore_preview_text
@@ -102,8 +101,8 @@ class RollbackProcedure:
             {
                 "type": "rollback_finished",
                 "ok": ok,
-                "detail": redact_text(detail),
+                "detail": detail,  # step titles and outcomes the engine already redacted
                 "stopped_at": stopped_at,
-                "commands": [redact_text(c) for c in commands],
+                "commands": commands,
             }
         )

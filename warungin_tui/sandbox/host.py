@@ -203,6 +203,10 @@ class RehearsalHost:
         self._git("commit", "-q", "-m", message, cwd=clone, age=3600)
         self._git("push", "-q", "origin", "main", cwd=clone)
         shutil.rmtree(clone)
+        if scenarios.leaks_settings(self.scenario):
+            dotenv = project / ".env"
+            dotenv.write_text(project_files.LEAKY_DOTENV)
+            dotenv.chmod(0o600)
 
     def _create_db_backups(self) -> None:
         newest = scenarios.newest_backup_age_hours(self.scenario)

@@ -122,6 +122,18 @@ OLD_FILES: dict[str, str] = {
     "  - url: http://loki:3100/loki/api/v1/push\n",
 }
 
+# The .env of the `secrets-in-output` scenario (not in git: .gitignore lists it). Made-up values
+# in the shapes real ones have; tests put their own corpus here.
+LEAKY_DOTENV = """\
+DATABASE_URL=postgres://warungin:DemoPgPassw0rd@postgres:5432/warungin
+REDIS_URL=redis://:DemoRedisPw@redis:6379/0
+JWT_SECRET=DemoJwtSecretValue
+SMTP_PWD=DemoSmtpPwd
+STRIPE_SECRET=sk_live_DemoStripeKey000000000000
+AWS_ACCESS_KEY_ID=AKIADEMO0000EXAMPLE
+AWS_SECRET_ACCESS_KEY=DemoAwsSecretKey/0000000000000000000000
+"""
+
 # Paths the newer commit adds (a rollback must remove them again).
 ADDED_FILES = ("backend/new_feature.py",)
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import redact_text, window
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.templating import render_plain
@@ -138,15 +139,17 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         return Outcome(StepStatus.FAILED, f"request failed: {reason}", command=shown)
     response, latency = answer.response, answer.latency_s
     body = response.text[:BODY_KEPT]
+    # The answer is redacted before it is cut for showing: a cut could leave half a secret.
+    shown_body = redact_text(window(response.text, BODY_KEPT))[:BODY_KEPT]
     ms = round(latency * 1000, 1)
-    shown_lines = body.splitlines()[:40]
+    shown_lines = shown_body.splitlines()[:40]
     if answer.unread:
         shown_lines.append(f"(answer cut at {MAX_BODY_BYTES} bytes: {answer.unread})")
     await ctx.output("stdout", [f"HTTP {response.status_code} in {ms} ms", *shown_lines])
     value = {
         "status_code": response.status_code,
         "latency_ms": ms,
-        "body": body[:VALUE_BODY_CHARS],
+        "body": shown_body[:VALUE_BODY_CHARS],
     }
     if answer.unread:
         value["unread"] = answer.unread

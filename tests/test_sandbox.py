@@ -271,6 +271,7 @@ def test_every_scenario_is_described() -> None:
         "monitoring",
         "stale-backup",
         "ssh-drop",
+        "secrets-in-output",
     }
     assert all(text.strip() and "\n" not in text for text in scenarios.SCENARIOS.values())
 

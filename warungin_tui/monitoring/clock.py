@@ -41,6 +41,8 @@ class ScaledClock:
             await asyncio.sleep(delay)
 
 
+STEP_STAMP_S = 0.002
+"""Log timestamps have millisecond precision; a round starts at least this long after a jump."""
 STEP_RETRY_WINDOW_S = 5.0
 """On a stepped clock time stands still while a round is retried: give up after this long."""
 
@@ -76,18 +78,22 @@ class SteppedClock:
     def retry_deadline(self, playbook_s: float) -> float:
         return time.time() + STEP_RETRY_WINDOW_S
 
-    def advance(self, playbook_s: float) -> None:
-        day = self._read()
+    def advance(self, playbook_s: float) -> float:
+        """Jump to `playbook_s` (never back); the epoch of the jump."""
+        day, now = self._read(), time.time()
         if playbook_s > day["now_s"]:
             day["now_s"] = playbook_s
-            day["steps"].append([time.time(), playbook_s])
+            day["steps"].append([now, playbook_s])
             self._write(day)
+        return now
 
     async def sleep_until(self, playbook_s: float) -> None:
         if self.pace_s:
             await asyncio.sleep(self.pace_s)
-        self.advance(playbook_s)
-        await asyncio.sleep(0)
+        jumped_at = self.advance(playbook_s)
+        # What the host logged for the jumped-over time is stamped at the jump: the round's
+        # log window (millisecond timestamps) must end after it, so let a millisecond pass.
+        await asyncio.sleep(max(0.0, jumped_at + STEP_STAMP_S - time.time()))
 
 
 Clock = ScaledClock | SteppedClock

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from warungin_tui import __version__
 from warungin_tui.answers import DECISIONS, HumanAnswers
 from warungin_tui.config import Config, parse_config
 from warungin_tui.errors import EngineError, GateClosed, NeedsConfirmation, StepBusy
-from warungin_tui.journal import Journal, read_journal
+from warungin_tui.journal import GENESIS, Journal, journal_outline, read_journal
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LineRedactor, redact_text
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
@@ -97,19 +98,18 @@ class Engine(HumanAnswers, RollbackProcedure):
         return engine
 
     @classmethod
-    def resume(cls, config: Config, path: Path, *, remote: Any = None) -> Engine:
+    def resume(
+        cls, config: Config, path: Path, *, remote: Any = None, saved: SavedRun | None = None
+    ) -> Engine:
         """Rebuild the run from its journal; steps left running become `interrupted`.
 
-        The run goes on with the config it was started with (recorded in its first line): a
-        config edited meanwhile could rename steps (start groups) or change what was checked.
+        `saved`: the same journal as already loaded (for the start screen's summary); used
+        when the file has not grown since, so the journal is parsed once.
         """
-        records = read_journal(path)
-        recorded = records[0]["event"].get("config") if records else None
-        if recorded:
-            config = parse_config(recorded, path)
-        playbook = build_playbook(config)
-        run = rebuild_run(playbook, records)
-        engine = cls(config, run, Journal(path), remote)
+        if saved is None or not saved.is_current(path):
+            saved = load_saved_run(config, path)
+        config, run = saved.config, saved.run
+        engine = cls(config, run, Journal(path, (saved.records, saved.last_hash)), remote)
         for step_id in run.running_steps():
             engine.record(
                 {
@@ -328,25 +328,67 @@ class Engine(HumanAnswers, RollbackProcedure):
             self.journal.close()
 
 
+@dataclass
+class SavedRun:
+    """A journal read and folded once: the start screen's summary and resume share it."""
+
+    path: Path
+    config: Config
+    """The config the run was started with (recorded in its first line): a config edited
+    meanwhile could rename steps (start groups) or change what was checked."""
+    run: Run
+    records: int
+    last_hash: str
+    size: int
+
+    def is_current(self, path: Path) -> bool:
+        """Still the file as read (nothing appended since, e.g. by another instance)."""
+        try:
+            return path == self.path and path.stat().st_size == self.size
+        except OSError:
+            return False
+
+
+def load_saved_run(config: Config, path: Path) -> SavedRun:
+    """Parse a journal once and fold it; JournalError or ConfigError when it cannot be."""
+    size = path.stat().st_size
+    records = read_journal(path)
+    recorded = records[0]["event"].get("config") if records else None
+    if recorded:
+        config = parse_config(recorded, path)
+    run = rebuild_run(build_playbook(config), records)
+    last_hash = records[-1]["hash"] if records else GENESIS
+    return SavedRun(path, config, run, len(records), last_hash, size)
+
+
+def unfinished_journals(journal_dir: Path, target_label: str) -> Iterator[Path]:
+    """Journals of unfinished runs against this target, newest first. Only each journal's first
+    line and its run_finished line are parsed: finished runs cost a read, not a parse."""
+    if not journal_dir.is_dir():
+        return
+    for path in sorted(journal_dir.glob("run-*.jsonl"), reverse=True):
+        outline = journal_outline(path)
+        if outline is None:
+            continue
+        first, finished = outline
+        if first.get("type") == "run_started" and first.get("target") == target_label:
+            if not finished:
+                yield path
+
+
 def find_unfinished_run(journal_dir: Path, target_label: str) -> Path | None:
     """The newest journal of an unfinished run against this target, if any."""
-    if not journal_dir.is_dir():
-        return None
-    for path in sorted(journal_dir.glob("run-*.jsonl"), reverse=True):
+    return next(unfinished_journals(journal_dir, target_label), None)
+
+
+def load_unfinished_run(config: Config, journal_dir: Path) -> SavedRun | None:
+    """The newest unfinished run against the config's target that loads; an unreadable journal
+    is simply not offered."""
+    for path in unfinished_journals(journal_dir, config.target.label):
         try:
-            records = read_journal(path)
-        except Exception:  # noqa: BLE001 - an unreadable journal is simply not offered
+            return load_saved_run(config, path)
+        except Exception:  # noqa: BLE001 - a broken journal is skipped, the next one offered
             continue
-        if not records:
-            continue
-        first = records[0]["event"]
-        finished = any(r["event"].get("type") == "run_finished" for r in records)
-        if (
-            first.get("type") == "run_started"
-            and first.get("target") == target_label
-            and not finished
-        ):
-            return path
     return None
 
 
@@ -358,6 +400,9 @@ __all__ = [
     "GateClosed",
     "NeedsConfirmation",
     "StepBusy",
+    "SavedRun",
     "find_unfinished_run",
+    "load_saved_run",
+    "load_unfinished_run",
     "new_run_id",
 ]

@@ -33,14 +33,17 @@ def now_iso() -> str:
 class Journal:
     """Writes events durably before anyone sees them; mode 0600: logs may hold host details."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tail: tuple[int, str] | None = None) -> None:
+        """`tail`: (records, last hash) of this file as the caller just read it (resume parses
+        a journal once); without it the file is read here."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        records = read_journal(path) if path.exists() else []
+        if tail is None:
+            records = read_journal(path) if path.exists() else []
+            tail = (len(records), records[-1]["hash"] if records else GENESIS)
         if path.exists():
             _drop_torn_tail(path)
-        self.seq = len(records)
-        self.prev = records[-1]["hash"] if records else GENESIS
+        self.seq, self.prev = tail
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         os.fchmod(self._fd, 0o600)
 
@@ -88,6 +91,38 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
             raise JournalError(f"{path}: line {number} is not a journal record") from None
         records.append(record)
     return records
+
+
+FINISHED_MARK = b'"type":"run_finished"'
+"""In canonical JSON a quote inside a string is escaped, so this only occurs as a real key."""
+
+
+def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
+    """The first event and whether the run finished, parsing only those lines (listing past
+    runs must not parse every journal); None when the first line is not a record."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    end = data.find(b"\n")
+    try:
+        first = json.loads(data[:end]) if end > 0 else None
+    except ValueError:
+        return None
+    if not isinstance(first, dict) or not isinstance(first.get("event"), dict):
+        return None
+    at = data.rfind(FINISHED_MARK)
+    while at >= 0:
+        start, stop = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
+        try:
+            record = json.loads(data[start:stop]) if stop >= 0 else None
+        except ValueError:
+            record = None  # a bad line is read_journal's to report, on resume
+        event = record.get("event") if isinstance(record, dict) else None
+        if isinstance(event, dict) and event.get("type") == "run_finished":
+            return first["event"], True
+        at = data.rfind(FINISHED_MARK, 0, start)
+    return first["event"], False
 
 
 @dataclass

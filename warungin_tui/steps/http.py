@@ -7,25 +7,38 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from warungin_tui.playbook import StepSpec
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.templating import render_plain
 
 if TYPE_CHECKING:
+    import httpx
+
     from warungin_tui.remote import Remote
 
 BODY_KEPT = 4000
 
 
 class HttpProber:
-    """One shared client per run: building a client per request costs ~19 ms (SSH-NOTES)."""
+    """One shared client per run: building a client per request costs ~19 ms (SSH-NOTES).
+    httpx (~50 ms to import) loads on the first request, not before the wizard's first frame."""
 
     def __init__(self, remote: Remote | None) -> None:
         self.remote = remote
-        self.client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        return self._client
+
+    @client.setter
+    def client(self, client: httpx.AsyncClient) -> None:
+        self._client = client
 
     async def request(
         self, method: str, url: str, *, via_ssh: bool, json_body: Any, timeout: float
@@ -50,7 +63,8 @@ class HttpProber:
         return response, time.perf_counter() - started, target
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def _json_field(data: Any, dotted: str) -> Any:
@@ -62,6 +76,8 @@ def _json_field(data: Any, dotted: str) -> Any:
 
 
 async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
+    from httpx import HTTPError
+
     assert spec.url is not None and ctx.http is not None
     url = render_plain(spec.url, ctx.values)
     via = spec.via_ssh
@@ -74,7 +90,7 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         )
     except TimeoutError:
         return Outcome(StepStatus.FAILED, f"no answer within {timeout:g} s", command=shown)
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         return Outcome(StepStatus.FAILED, f"request failed: {reason}", command=shown)
     body = response.text[:BODY_KEPT]

@@ -4,6 +4,7 @@ steps that poll soon and never promise a poll that does not come."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -12,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.app_fixtures import make_app, make_config
+from tests.app_fixtures import HEALTHY_RULES, make_app, make_config
 from tests.fake_remote import FakeRemote
 from tests.helpers import REPO
 from tests.test_app import on_screen, start, until
+from warungin_tui import headless
 from warungin_tui import journal as journal_module
 from warungin_tui.engine import (
     Engine,
@@ -217,9 +219,11 @@ def test_resume_parses_its_journal_once(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_benchmark_quick_run_writes_results_of_the_documented_shape(tmp_path: Path) -> None:
+    """The quick measures without SSH (a few seconds); the SSH ones are the same harness."""
     out = tmp_path / "results.json"
+    run_py = str(REPO / "benchmarks" / "run.py")
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+        [sys.executable, run_py, "--quick", "--only", "help,resume,readiness", "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -229,5 +233,45 @@ def test_benchmark_quick_run_writes_results_of_the_documented_shape(tmp_path: Pa
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = json.loads(out.read_text())
     keys = {"name", "baseline", "median_s", "baseline_median_s", "ratio", "goal", "met"}
-    assert rows and all(set(row) >= keys for row in rows)
+    assert len(rows) == 4 and all(set(row) >= keys for row in rows)
     assert all(isinstance(row["met"], bool) for row in rows)
+    assert all(isinstance(row[key], float) for row in rows for key in ("median_s", "ratio"))
+
+
+class OverlapRemote(FakeRemote):
+    """Each command waits (bounded) until another is in flight: a sequential run times out."""
+
+    def __init__(self) -> None:
+        super().__init__(rules=list(HEALTHY_RULES))
+        self.in_flight = 0
+        self.most = 0
+        self.changed = asyncio.Condition()
+
+    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> Any:
+        async with self.changed:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            self.changed.notify_all()
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: self.most >= 2), 5)
+            except TimeoutError:
+                pass  # the assertion on `most` says what went wrong
+        try:
+            return await super().run(command, timeout=timeout, on_output=on_output)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_check_probes_run_together_over_one_connection_rows_in_playbook_order(
+    tmp_path: Path,
+) -> None:
+    config = make_config(tmp_path)
+    remote = OverlapRemote()
+    engine = headless._probe_engine(config, remote)  # type: ignore[arg-type]
+    steps = [s.id for s in engine.run.playbook.phase("pre").steps if s.automated]
+    rows = await headless._probe(engine, steps)
+    await engine.aclose()
+    assert [row["id"] for row in rows] == steps
+    assert all(row["status"] == "passed" for row in rows), rows
+    assert 2 <= remote.most <= headless.PROBE_CONCURRENCY
+    assert engine.run.values.get("db_backup_file")  # a capture made beside reaches the run

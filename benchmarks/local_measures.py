@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from benchmarks.harness import Row, interleaved, ratio_row
 from benchmarks.ssh_measures import REPO, env, until
@@ -28,8 +29,10 @@ def rss_mib() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-async def rss_rows(keys: int, folder: Path) -> list[Row]:
-    """The wizard on the pre checklist (scripted target: memory, not SSH, is measured)."""
+async def rss_growth(folder: Path, warm_up: int, keys: int) -> tuple[float, float, int, int]:
+    """The wizard on the pre checklist (scripted target: memory, not SSH, is measured): RSS
+    before and after `keys` cursor moves (after `warm_up` moves: caches and the allocator
+    settle), the moves made and the footer's redraws."""
     from tests.app_fixtures import make_app
     from warungin_tui.widgets.keys_footer import KeysFooter
 
@@ -42,19 +45,45 @@ async def rss_rows(keys: int, folder: Path) -> list[Row]:
         await until(pilot, lambda: app.screen.id == "phase-pre" and app.screen.is_mounted)
         await until(pilot, lambda: not app.step_workers(), 30)
         footer = app.screen.query_one(KeysFooter)
-        # Warm up (caches, first renders), then measure.
-        await pilot.press(*(["down"] * 20 + ["up"] * 20))
+        rows = app.screen.query_one("#steps")
+        enabled = [i for i, option in enumerate(rows.options) if not option.disabled]
+
+        async def moves(count: int) -> int:
+            """Down over every row, then up, until `count`: rows of every kind, so the keys
+            shown change too (the footer must redraw then, and must not leak). A sweep's keys
+            are posted at once, as a held-down key would send them."""
+            moved = 0
+            while moved < count:
+                for key, end in (("down", enabled[-1]), ("up", enabled[0])):
+                    steps = abs(enabled.index(end) - enabled.index(rows.highlighted))
+                    for _ in range(steps):
+                        app.simulate_key(key)
+                    deadline = time.monotonic() + 60
+                    while rows.highlighted != end:
+                        if time.monotonic() > deadline:
+                            raise RuntimeError("cursor keys were not handled within 60 s")
+                        await asyncio.sleep(0.001)
+                    moved += steps
+            return moved
+
+        await moves(warm_up)
+        await pilot.pause()
         gc.collect()
-        before, redraws = rss_mib(), footer.recomposes
-        pressed = 0
-        while pressed < keys:  # sweeps over rows of every kind: the keys shown change too
-            await pilot.press(*(["down"] * 20 + ["up"] * 20))
-            pressed += 40
+        before, redraws = rss_mib(), getattr(footer, "recomposes", 0)
+        pressed = await moves(keys)
+        await pilot.pause()
         gc.collect()
         after = rss_mib()
-        redraws = footer.recomposes - redraws
+        redraws = getattr(footer, "recomposes", 0) - redraws
         await app.action_quit()
-    return [
+    return before, after, pressed, redraws
+
+
+async def rss_rows(keys: int, folder: Path, *, compare: int = 0) -> list[Row]:
+    """RSS over `keys` cursor moves; with `compare`, also `compare` moves with Textual's own
+    Footer (the leak of textual#6666, measured the same way)."""
+    before, after, pressed, redraws = await rss_growth(folder / "ours", min(keys, 2000), keys)
+    rows = [
         Row(
             f"RSS after {pressed:,} cursor moves",
             "RSS before them",
@@ -69,6 +98,33 @@ async def rss_rows(keys: int, folder: Path) -> list[Row]:
             extra={"growth_mib": round(after - before, 3), "footer_redraws": redraws},
         )
     ]
+    if compare:
+        from textual.widgets import Footer
+
+        from warungin_tui.widgets.keys_footer import KeysFooter
+
+        ours = await rss_growth(folder / "ours2", 400, compare)
+        with (
+            patch.object(KeysFooter, "bindings_changed", Footer.bindings_changed),
+            patch.object(KeysFooter, "compose", Footer.compose),
+        ):
+            theirs = await rss_growth(folder / "theirs", 400, compare)
+        growth, upstream = ours[1] - ours[0], theirs[1] - theirs[0]
+        rows.append(
+            Row(
+                f"RSS growth over {ours[2]:,} cursor moves",
+                "the same with Textual's Footer (before the fix)",
+                growth,
+                upstream,
+                growth / upstream,
+                "flat: growth <= 2 MiB",
+                growth <= 2.0,
+                unit="MiB",
+                runs=1,
+                notes=f"Textual's Footer: {upstream * 1024 / theirs[2]:.0f} KiB a move",
+            )
+        )
+    return rows
 
 
 def write_finished_journals(folder: Path, config: Config, count: int) -> None:

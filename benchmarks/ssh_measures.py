@@ -193,9 +193,14 @@ async def build_rows(link: Link, rounds: int, lines: int, folder: Path) -> list[
 
 
 async def key_latency(app: Any, rows_widget: Any) -> float:
+    """Post one cursor key (down from the first row, else up); seconds until the row moved."""
+    key = "down" if rows_widget.highlighted in (0, None) else "up"
+    return await cursor_key(app, rows_widget, key)
+
+
+async def cursor_key(app: Any, rows_widget: Any, key: str) -> float:
     """Post one cursor key; seconds until the highlighted row has changed."""
     before = rows_widget.highlighted
-    key = "down" if before == 0 or before is None else "up"
     started = time.perf_counter()
     app.simulate_key(key)  # posted like a terminal's key event: the app's queue, then bindings
     deadline = started + 10

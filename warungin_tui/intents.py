@@ -8,7 +8,7 @@ a worker are handled in one place, the app's Worker.StateChanged handler.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,11 +17,13 @@ from textual import work
 from textual.worker import Worker
 
 from warungin_tui.config import Config, archive_dir
-from warungin_tui.engine import Engine, EngineError, NeedsConfirmation
+from warungin_tui.engine import Engine, EngineError, NeedsConfirmation, StillRunningOnHost
+from warungin_tui.hostlock import HostLockHeld
 from warungin_tui.playbook import StepSpec
 from warungin_tui.run import BAD, GATE_OK, StepStatus
 from warungin_tui.screens.confirm import ConfirmScreen
-from warungin_tui.screens.prompt import TextPrompt
+from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
+from warungin_tui.steps.base import Outcome
 from warungin_tui.widgets.format import command_preview
 
 if TYPE_CHECKING:
@@ -32,6 +34,7 @@ else:
     _Base = object
 
 STEP_GROUP = "steps"
+HOST_CHOICES = ("Wait for it (its output is followed from the host)", "Stop it on the host")
 
 
 class RunIntents(_Base):
@@ -101,20 +104,86 @@ class RunIntents(_Base):
         spec = engine.run.playbook.step(step_id)
         if reconnect:
             await self._reconnect(engine)
-        try:
-            outcome = await engine.run_step(step_id)
-        except NeedsConfirmation as exc:
-            if not await self.confirm_step(spec, str(exc)):
-                self.notify(f"{spec.title} was not run.", title="Not confirmed")
-                return
-            outcome = await engine.run_step(step_id, confirmed=True)
-        self._tell_outcome(spec, outcome.status, outcome.detail)
+        outcome = await self._guarded(
+            spec, lambda confirmed: engine.run_step(step_id, confirmed=confirmed)
+        )
+        if outcome is not None:
+            self._tell_outcome(spec, outcome.status, outcome.detail)
+
+    async def _guarded(
+        self, spec: StepSpec, act: Callable[[bool], Awaitable[Outcome | None]]
+    ) -> Outcome | None:
+        """Run a step action, answering what the engine asks: a confirmation, a host lock held
+        by another run (break it with a reason?), a command still running on the host (wait
+        for it or stop it?). None when nothing was recorded."""
+        confirmed = False
+        while True:
+            try:
+                return await act(confirmed)
+            except NeedsConfirmation as exc:
+                if confirmed or not await self.confirm_step(spec, str(exc)):
+                    self.notify(f"{spec.title} was not run.", title="Not confirmed")
+                    return None
+                confirmed = True
+            except HostLockHeld as exc:
+                if not await self._break_lock(exc):
+                    return None
+            except StillRunningOnHost as exc:
+                return await self._still_running(spec, exc)
+
+    async def _break_lock(self, held: HostLockHeld) -> bool:
+        """Another run holds the host lock: break it only with a typed reason."""
+        reason = await self.push_screen_wait(
+            TextPrompt(
+                "The host is locked by another run",
+                f"{held}\n\nType why you break it (recorded in both journals), or escape to "
+                "leave it.",
+            )
+        )
+        if not reason:
+            return False
+        holder = await self.require_engine().break_host_lock(reason)
+        who = holder.describe() if holder else "nobody any more"
+        self.notify(f"Broken: it was held by {who}.", title="Host lock broken", timeout=10)
+        return True
+
+    async def _still_running(self, spec: StepSpec, running: StillRunningOnHost) -> Outcome | None:
+        """The host says the command still runs: the engine offers to wait or to stop it."""
+        engine = self.require_engine()
+        choice = await self.push_screen_wait(
+            ChoicePrompt(
+                f"{spec.title} is still running on the host", list(HOST_CHOICES), str(running)
+            )
+        )
+        if choice == HOST_CHOICES[0]:
+            outcome = await engine.wait_for_host_command(spec.id)
+        elif choice == HOST_CHOICES[1]:
+            outcome = await engine.stop_host_command(spec.id)
+        else:
+            return None
+        if outcome is None:
+            result = engine.run.results[spec.id]
+            self._tell_outcome(spec, result.status, result.detail)
+        return outcome
 
     @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="phase")
     async def _phase_worker(self, phase_id: str) -> None:
         engine = self.require_engine()
         await self._reconnect(engine)
-        outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+        while True:
+            try:
+                outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+                break
+            except HostLockHeld as exc:
+                if not await self._break_lock(exc):
+                    return
+            except StillRunningOnHost as exc:
+                spec = engine.run.playbook.step(exc.step_id)
+                outcome = await self._still_running(spec, exc)
+                if outcome is None or outcome.status not in GATE_OK:
+                    if outcome is not None:
+                        self._tell_outcome(spec, outcome.status, outcome.detail)
+                    return
         self._select_next_open_step(phase_id)
         phase = engine.run.playbook.phase(phase_id)
         left = [s for s in phase.steps if s.automated and engine.run.status(s.id) not in GATE_OK]
@@ -142,7 +211,12 @@ class RunIntents(_Base):
     async def _rollback_worker(self, reason: str) -> None:
         engine = self.require_engine()
         await self._reconnect(engine)
-        ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
+        try:
+            ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
+        except HostLockHeld as exc:
+            if not await self._break_lock(exc):
+                return
+            ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
         detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
         self.notify(
             detail,
@@ -154,8 +228,14 @@ class RunIntents(_Base):
     async def confirm_step(self, spec: StepSpec, why: str = "") -> bool:
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.require_engine()
-        preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
-        message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
+        preview = command_preview(spec, engine.values(spec), engine.run.results[spec.id])
+        if not why:
+            why = (
+                f"{spec.title} is destructive."
+                if spec.destructive
+                else f"{spec.title} was interrupted and the host cannot say how it ended."
+            )
+        message = f"{why}\n\n{spec.seed_ref}\n$ {preview}"
         return bool(
             await self.push_screen_wait(ConfirmScreen(f"Run {spec.title}?", message, danger=True))
         )
@@ -172,7 +252,7 @@ class RunIntents(_Base):
         if status in GATE_OK:
             return
         hint = {
-            StepStatus.INTERRUPTED: "r reconnects and retries; check the server first",
+            StepStatus.INTERRUPTED: "r reconnects and asks the host what became of it first",
             StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
         }.get(status, "")
         self.notify(
@@ -292,7 +372,8 @@ class RunIntents(_Base):
             title = getattr(exc, "title", "Export failed")
             self.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
             return []
-        engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
+        if not engine.read_only:  # a read-only view never appends to the run's journal
+            engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
         self.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
         return list(paths)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,22 +32,100 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class Journal:
-    """Writes events durably before anyone sees them; mode 0600: logs may hold host details."""
+class JournalLocked(JournalError):
+    """Another process has this run open for writing; `holder` says who (pid, operator, host)."""
 
-    def __init__(self, path: Path, tail: tuple[int, str] | None = None) -> None:
-        """`tail`: (records, last hash) of this file as the caller just read it (resume parses
-        a journal once); without it the file is read here."""
+    title = "Run open elsewhere"
+
+    def __init__(self, path: Path, holder: dict[str, Any]) -> None:
+        self.path, self.holder = path, holder
+        super().__init__(f"{path.name} is open in {describe_holder(holder)}")
+
+
+def holder_path(path: Path) -> Path:
+    """The sidecar beside a journal naming the process that has it open for writing."""
+    return path.with_name(path.name + ".holder")
+
+
+def describe_holder(holder: dict[str, Any]) -> str:
+    who = holder.get("operator") or "an unnamed operator"
+    return (
+        f"process {holder.get('pid', '?')} on {holder.get('host', '?')} "
+        f"({who}, since {holder.get('since', '?')})"
+    )
+
+
+def journal_holder(path: Path) -> dict[str, Any] | None:
+    """Who has the journal open for writing, or None when nobody does (the OS lock is free)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(path)
+    finally:
+        os.close(fd)  # closing drops a lock we may have got
+    return None
+
+
+def _read_holder(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(holder_path(path).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+class Journal:
+    """Writes events durably before anyone sees them; mode 0600: logs may hold host details.
+
+    One process per journal: an OS lock (flock, released by the kernel when the process dies)
+    is held while the journal is open; a second opener gets JournalLocked naming the holder.
+    """
+
+    def __init__(
+        self, path: Path, *, operator: str = "", tail: tuple[int, str, int] | None = None
+    ) -> None:
+        """`tail`: (records, last hash, size) of this file as the caller read it: when the
+        file still has that size once locked, it is not parsed again (resume parses once)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if tail is None:
-            records = read_journal(path) if path.exists() else []
-            tail = (len(records), records[-1]["hash"] if records else GENESIS)
-        if path.exists():
-            _drop_torn_tail(path)
-        self.seq, self.prev = tail
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = -1
+            raise JournalLocked(path, _read_holder(path)) from None
         os.fchmod(self._fd, 0o600)
+        self.holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "operator": operator,
+            "since": now_iso(),
+        }
+        self._write_holder()
+        if tail is not None and os.fstat(self._fd).st_size == tail[2]:
+            self.seq, self.prev = tail[0], tail[1]
+        else:
+            records = read_journal(path)
+            self.seq = len(records)
+            self.prev = records[-1]["hash"] if records else GENESIS
+        _drop_torn_tail(path)
+
+    def set_operator(self, operator: str) -> None:
+        self.holder["operator"] = operator
+        self._write_holder()
+
+    def _write_holder(self) -> None:
+        sidecar = holder_path(self.path)
+        temporary = sidecar.with_name(sidecar.name + ".new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.holder, handle)
+        os.replace(temporary, sidecar)
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         body = {"seq": self.seq, "at": now_iso(), "prev": self.prev, "event": event}
@@ -58,17 +138,45 @@ class Journal:
 
     def close(self) -> None:
         if self._fd >= 0:
+            holder_path(self.path).unlink(missing_ok=True)  # before the lock goes: still ours
             os.close(self._fd)
             self._fd = -1
 
 
+TORN_LAST_LINE = "incomplete last line (crash during a write)"
+
+
+def split_torn_tail(data: bytes) -> tuple[list[bytes], bytes]:
+    """The journal's complete lines, and its torn last line (b"" when there is none).
+
+    A crash during a write can spoil only the last line: bytes after the last newline, or a
+    last line that is not JSON (a filesystem may leave zeros). Such a line never happened;
+    verify-log, export and resume all read a journal through this one function.
+    """
+    lines = data.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]
+    if tail:
+        return complete, tail
+    # One bad line alone is no journal at all (read_journal names it), not a torn one.
+    if len(complete) > 1 and not _is_json_object(complete[-1]):
+        return complete[:-1], complete[-1] + b"\n"
+    return complete, b""
+
+
+def _is_json_object(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
+
+
 def _drop_torn_tail(path: Path) -> None:
-    """A crash mid-write can leave a last line without its newline: it never happened."""
+    """A crash mid-write can leave a torn last line: it never happened, so it goes."""
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
+    _, torn = split_torn_tail(data)
+    if torn:
         with open(path, "r+b") as handle:
-            handle.truncate(keep)
+            handle.truncate(len(data) - len(torn))
             os.fsync(handle.fileno())
 
 
@@ -78,9 +186,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
         data = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"{path}: cannot be read ({exc.strerror})") from None
-    lines = data.split(b"\n")
-    complete, tail = lines[:-1], lines[-1]
-    del tail  # the bytes after the last newline are a torn write
+    complete, _ = split_torn_tail(data)
     records = []
     for number, raw in enumerate(complete, start=1):
         try:
@@ -131,6 +237,8 @@ class VerifyResult:
     lines: int
     first_bad_line: int | None = None
     reason: str = ""
+    torn_tail: bool = False
+    """The last line was torn by a crash during a write (not counted, as resume ignores it)."""
 
 
 def verify_journal(path: Path) -> VerifyResult:
@@ -139,9 +247,13 @@ def verify_journal(path: Path) -> VerifyResult:
         data = path.read_bytes()
     except OSError as exc:
         return VerifyResult(False, 0, None, f"cannot be read ({exc.strerror})")
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
+    raw_lines, torn = split_torn_tail(data)
+    result = _verify_lines(raw_lines)
+    result.torn_tail = bool(torn)
+    return result
+
+
+def _verify_lines(raw_lines: list[bytes]) -> VerifyResult:
     prev = GENESIS
     for number, raw in enumerate(raw_lines, start=1):
         try:

@@ -1,8 +1,8 @@
 """The SSH layer: one asyncssh connection per target, commands with host-side timeouts.
 
-Built on SSH-NOTES.md: root sessions ignore SSH signals, so the host enforces timeouts; keepalive
-turns a dead network into an error; sshd allows 10 channels per connection; output is read in
-chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
+Built on docs/ssh-notes.md: root sessions ignore SSH signals, so the host enforces timeouts;
+keepalive turns a dead network into an error; sshd allows 10 channels per connection; output
+is read in chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -29,8 +30,11 @@ KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much lat
 CLIENT_GRACE_S = 10  # the client gives up this long after the host-side deadline
 FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while it flows
 MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
+MAX_LINE_CHARS = 10_000  # a longer line is cut (a 2.5 MB "line" must not reach the journal)
 MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024  # far beyond any real known_hosts; /dev/zero is not
+MAX_KEY_FILE_BYTES = 1024 * 1024  # an RSA-16384 private key is ~13 kB
 
 # Every command runs inside this POSIX sh script. timeout(1) puts the command in its own process
 # group and TERMs/KILLs that group on the host. Closing a channel does not stop a command that
@@ -42,6 +46,26 @@ _WRAPPER = (
     "exec 3<&0; {inner} </dev/null 3<&- & c=$!; "
     "(while read -r _; do :; done; kill -TERM $c) <&3 >/dev/null 2>&1 & w=$!; "
     "exec 3<&-; wait $c 2>/dev/null; s=$?; kill $w 2>/dev/null; exit $s"
+)
+
+# The same, leaving a record on the host in the folder `$d` (see hostrecords.py): the command's
+# pid, the host's boot id, its output in `out`/`err` and at the end its exit `status`. The command
+# writes to those files, never to the channel: two `tail -f --pid` stream them to the client, so a
+# dead network can block only the tails, never the command, and its status is always written. If
+# the folder cannot be made, the command runs as above, without a record.
+_RECORDED_WRAPPER = (
+    "d={record}; exec 3<&0; "
+    'if (umask 077 && mkdir -p -- "$d") 2>/dev/null && rm -f -- "$d/status" "$d/pid" '
+    '&& : >"$d/out" && : >"$d/err"; then '
+    '{inner} </dev/null >"$d/out" 2>"$d/err" 3<&- & c=$!; echo "$c" >"$d/pid"; '
+    'cat /proc/sys/kernel/random/boot_id >"$d/boot_id" 2>/dev/null; '
+    'tail -c +1 -s 0.05 -f --pid="$c" "$d/out" 3<&- & t=$!; '
+    'tail -c +1 -s 0.05 -f --pid="$c" "$d/err" >&2 3<&- & u=$!; '
+    "else d=; {inner} </dev/null 3<&- & c=$!; fi; "
+    "(while read -r _; do :; done; kill -TERM $c) <&3 >/dev/null 2>&1 & w=$!; "
+    "exec 3<&-; wait $c 2>/dev/null; s=$?; "
+    'if [ -n "$d" ]; then echo "$s" >"$d/status.new" && mv -f -- "$d/status.new" "$d/status"; '
+    "wait $t $u; fi; kill $w 2>/dev/null; exit $s"
 )
 
 
@@ -132,7 +156,8 @@ class _Client(asyncssh.SSHClient):
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
     ) -> bool:
         # Called only for a key known_hosts does not trust: any entry for the host means the key
-        # changed, none means it is new. asyncssh alone reports both the same way (SSH-NOTES 9).
+        # changed, none means it is new. asyncssh alone reports both the same way
+        # (docs/ssh-notes.md 9).
         trusted, trusted_ca, *_ = self.known_hosts.match(host, addr, None if port == 22 else port)
         self.refused_key, self.host_was_known = key, bool(trusted or trusted_ca)
         return False
@@ -155,6 +180,7 @@ class _Output:
         self.kept: dict[str, list[str]] = {s: [] for s in self.STREAMS}
         self.kept_size = dict.fromkeys(self.STREAMS, 0)
         self.partial = dict.fromkeys(self.STREAMS, "")
+        self.partial_cut = dict.fromkeys(self.STREAMS, 0)  # characters cut from `partial`
         self.pending: dict[str, list[str]] = {s: [] for s in self.STREAMS}
         self.last_flush = time.monotonic()
         # One flush at a time keeps batches in order and slows readers to the callback's pace.
@@ -169,6 +195,15 @@ class _Output:
             return
         lines = (self.partial[stream] + chunk).split("\n")
         self.partial[stream] = lines.pop()
+        carried = self.partial_cut[stream]
+        if lines:  # what was cut from the unfinished line belongs to the first line ending now
+            lines[0] = _cut_line(lines[0], carried)
+            lines[1:] = [_cut_line(line) for line in lines[1:]]
+            carried = 0
+        if len(self.partial[stream]) > MAX_LINE_CHARS:  # a line that never ends stays bounded
+            carried += len(self.partial[stream]) - MAX_LINE_CHARS
+            self.partial[stream] = self.partial[stream][:MAX_LINE_CHARS]
+        self.partial_cut[stream] = carried
         self.pending[stream].extend(line.removesuffix("\r") for line in lines)
         if len(self.pending[stream]) >= MAX_BATCH_LINES or (
             time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S
@@ -181,8 +216,9 @@ class _Output:
             self.last_flush = time.monotonic()
             for stream in self.STREAMS:
                 if final and self.partial[stream]:
-                    self.pending[stream].append(self.partial[stream].removesuffix("\r"))
-                    self.partial[stream] = ""
+                    last = _cut_line(self.partial[stream], self.partial_cut[stream])
+                    self.pending[stream].append(last.removesuffix("\r"))
+                    self.partial[stream], self.partial_cut[stream] = "", 0
                 while self.pending[stream] and self.callback is not None:
                     batch = self.pending[stream][:MAX_BATCH_LINES]
                     del self.pending[stream][:MAX_BATCH_LINES]
@@ -210,7 +246,8 @@ class Remote:
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
         self.known_hosts_path = Path(target.known_hosts).expanduser()
-        # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never (SSH-NOTES 5).
+        # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never
+        # (docs/ssh-notes.md 5).
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._connect_lock = asyncio.Lock()
         self._conn: asyncssh.SSHClientConnection | None = None
@@ -271,6 +308,8 @@ class Remote:
             except OSError as exc:  # refused, no route; DNS (socket.gaierror: errno < 0)
                 reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or exc
                 raise HostUnreachable(f"{where}: {reason}") from None
+            except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
+                raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None
             self._conn, self._client = conn, client
 
     async def trust_host_key(self, error: HostKeyUnknown) -> None:
@@ -281,26 +320,38 @@ class Remote:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as file:
-                if file.tell() and not path.read_bytes().endswith(b"\n"):
+                if file.tell() and not _ends_with_newline(path):
                     line = "\n" + line
                 file.write(line)
         except OSError as exc:
             raise RemoteError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     async def run(
-        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback | None = None,
+        record: str | None = None,
     ) -> CommandResult:
         """Run `command` with `sh -c` on the host, ended there after `timeout` seconds.
 
-        Raises ConnectionLost (with the output so far) if the connection drops meanwhile.
-        An exception from `on_output` ends the command and propagates unchanged.
+        `record`: a folder on the host (a shell word, see hostrecords.record_dir) where the
+        command's pid, output and exit status are kept, so that its outcome can be asked for
+        after a dropped connection. Raises ConnectionLost (with the output so far) if the
+        connection drops meanwhile. An exception from `on_output` ends the command and
+        propagates unchanged.
         """
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         limit = f"timeout --kill-after={KILL_AFTER_S} {_seconds(timeout)}"
         inner = f"{limit} sh -c {shlex.quote(command)}"
+        if record is None:
+            script = _WRAPPER.format(inner=inner)
+        else:
+            script = _RECORDED_WRAPPER.format(inner=inner, record=record)
         # The outer `sh -c` makes the wrapper independent of the user's login shell.
-        wrapped = "sh -c " + shlex.quote(_WRAPPER.format(inner=inner))
+        wrapped = "sh -c " + shlex.quote(script)
         async with self._semaphore:
             started = time.monotonic()
             process = await self._open_process(wrapped)
@@ -346,7 +397,8 @@ class Remote:
         # A missing file is an empty list: asyncssh would fall back to ~/.ssh/known_hosts.
         path = self.known_hosts_path
         try:
-            return asyncssh.import_known_hosts(path.read_text(encoding="utf-8"))
+            text = read_capped(path, MAX_KNOWN_HOSTS_BYTES).decode("utf-8")
+            return asyncssh.import_known_hosts(text)
         except FileNotFoundError:
             return asyncssh.import_known_hosts("")
         except (OSError, UnicodeDecodeError, ValueError, asyncssh.KeyImportError) as exc:
@@ -371,7 +423,9 @@ class Remote:
             return ()
         path = Path(self.target.identity_file).expanduser()
         try:
-            return [asyncssh.read_private_key(path)]
+            return [asyncssh.import_private_key(read_capped(path, MAX_KEY_FILE_BYTES))]
+        except ValueError as exc:
+            raise AuthenticationFailed(f"cannot use identity file {path}: {exc}") from None
         except OSError as exc:
             raise AuthenticationFailed(
                 f"cannot read identity file {path}: {exc.strerror}"
@@ -438,11 +492,14 @@ class Remote:
             lost = True
         except BaseException:
             # Cancelled, or the callback failed: closing the channel ends the command via the
-            # wrapper's watcher (terminate()/kill() would not for root, SSH-NOTES 1).
+            # wrapper's watcher (terminate()/kill() would not for root, docs/ssh-notes.md 1).
             process.close()
             raise
         finally:
-            reading.cancel()  # first, or the gather future logs an unretrieved CancelledError
+            reading.cancel()
+            # A cancelled gather ends holding CancelledError as its exception: retrieve it, or
+            # asyncio logs "_GatheringFuture exception was never retrieved" on the way out.
+            reading.add_done_callback(_retrieve_exception)
             for task in pumps:
                 task.cancel()  # one pump may outlive a gather that failed on the other
         status = _exit_status(process)
@@ -477,3 +534,31 @@ def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
         number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
         return None if number is None else 128 + int(number)
     return process.exit_status
+
+
+def _cut_line(line: str, already_cut: int = 0) -> str:
+    """The line, at most MAX_LINE_CHARS of it, saying how much was cut."""
+    cut = already_cut + max(0, len(line) - MAX_LINE_CHARS)
+    if not cut:
+        return line
+    return f"{line[:MAX_LINE_CHARS]} [... {cut} more characters cut]"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """A local file's bytes, refused (ValueError) past `limit`: /dev/zero must not fill memory."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1024} kB: not a file of this kind")
+    return data

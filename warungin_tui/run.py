@@ -58,6 +58,8 @@ class StepResult:
         default_factory=lambda: deque(maxlen=OUTPUT_KEPT_IN_MEMORY)
     )
     output_lines: int = 0
+    host_record: str | None = None
+    """The host-side record of the latest attempt's command (hostrecords.py), if any."""
 
     def snapshot(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "output"}
@@ -122,6 +124,16 @@ class Run:
         result.exit_code = None
         result.detail = ""
         result.command = event.get("command")
+        result.host_record = event.get("host_record")
+        result.output.clear()
+        result.output_lines = 0
+
+    def _on_step_reattached(self, event: dict[str, Any], at: str | None) -> None:
+        """Following a command that still runs on the host: its output streams again in full."""
+        result = self.results[event["step"]]
+        result.status = StepStatus.RUNNING
+        result.finished_at = None
+        result.detail = ""
         result.output.clear()
         result.output_lines = 0
 

@@ -65,6 +65,8 @@ class RunScreen(Screen[None]):
     def refresh_bar(self) -> None:
         run = self.run
         right = Text(f"release {run.release}")
+        if self.engine.read_only:
+            right = Text("READ-ONLY  ", style="bold yellow") + right
         self.query_one(RunBar).show(self.bar_left(), right)
 
     # -- keys --------------------------------------------------------------------------------
@@ -156,6 +158,8 @@ class StepScreen(RunScreen):
             return None
         if action == "next_phase":
             return self.why_not_next()
+        if self.engine.read_only:
+            return self.engine.read_only  # another process has the run open: look only
         if action == "override_gate":
             if run.gate_holds(phase.id):
                 return f"The gate of {phase.title} already holds: nothing to override."

@@ -6,12 +6,16 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from warungin_tui.playbook import StepSpec
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.parsers import PARSERS, Parsed, ParseInput
 from warungin_tui.templating import render_command, render_plain
+
+if TYPE_CHECKING:
+    from warungin_tui.remote import CommandResult
 
 
 def parse_input(ctx: StepContext, spec: StepSpec, stdout: str) -> ParseInput:
@@ -48,7 +52,20 @@ async def run_command_once(
     ctx: StepContext, spec: StepSpec, command: str, timeout: float, quiet: bool = False
 ) -> tuple[Outcome, Parsed | None]:
     remote = ctx.require_remote()
-    result = await remote.run(command, timeout=timeout, on_output=None if quiet else ctx.output)
+    on_output = None if quiet else ctx.output
+    if ctx.host_record is None:
+        result = await remote.run(command, timeout=timeout, on_output=on_output)
+    else:
+        result = await remote.run(
+            command, timeout=timeout, on_output=on_output, record=ctx.host_record
+        )
+    return judge_result(ctx, spec, command, result, timeout)
+
+
+def judge_result(
+    ctx: StepContext, spec: StepSpec, command: str, result: CommandResult, timeout: float
+) -> tuple[Outcome, Parsed | None]:
+    """The step's expectation applied to a command's result (also one learned from the host)."""
     outcome = Outcome(StepStatus.PASSED, exit_code=result.exit_status, command=command)
     if result.timed_out:
         outcome.status = StepStatus.FAILED
@@ -58,7 +75,8 @@ async def run_command_once(
     if wanted is not None and result.exit_status != wanted:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
         outcome.status = StepStatus.FAILED
-        outcome.detail = f"exit code {result.exit_status} (expected {wanted}) {last[0]}".strip()
+        said = last[0] if len(last[0]) <= 300 else last[0][:300] + " [...]"
+        outcome.detail = f"exit code {result.exit_status} (expected {wanted}) {said}".strip()
         return outcome, None
     parsed = judge_output(ctx, spec, result.stdout)
     if parsed is not None:

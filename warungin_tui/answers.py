@@ -40,6 +40,7 @@ class HumanAnswers:
                 "status": str(StepStatus.PASSED if passed else StepStatus.FAILED),
                 "detail": note or ("checked" if passed else "failed by the operator"),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
                 "note": note,
             }
         )
@@ -57,6 +58,7 @@ class HumanAnswers:
                 "detail": f"{spec.role}: {name}",
                 "value": {"name": name, "role": spec.role},
                 "by": name,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -75,6 +77,7 @@ class HumanAnswers:
                 "detail": redact_text(value),
                 "value": redact_text(value),
                 "by": self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -90,6 +93,7 @@ class HumanAnswers:
                 "detail": f"skipped: {reason.strip()}",
                 "note": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -104,6 +108,7 @@ class HumanAnswers:
                 "step": step_id,
                 "reason": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -116,6 +121,30 @@ class HumanAnswers:
                 "phase": phase_id,
                 "reason": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
+            }
+        )
+
+    def confirm_notice_sent(self, step_id: str) -> None:
+        """The operator says they sent the prepared message themselves (the tick: who, when)."""
+        spec = self.run.playbook.step(step_id)
+        if spec.kind != StepKind.NOTIFY:
+            raise EngineError(f"{spec.title} is not a notification step")
+        result = self.run.results[step_id]
+        notice = result.value if isinstance(result.value, dict) else None
+        if result.status == StepStatus.RUNNING or notice is None or "body" not in notice:
+            raise EngineError(f"{spec.title} has no prepared message yet: run the step first")
+        sent = notice.get("sent")
+        if isinstance(sent, dict) and sent.get("ok"):
+            raise EngineError(f"{spec.title} was already sent by {sent.get('command')}")
+        if step_id in self.run.notices_confirmed:
+            raise EngineError(f"{spec.title} is already confirmed sent")
+        self.record(
+            {
+                "type": "notice_confirmed",
+                "step": step_id,
+                "by": self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -154,6 +183,7 @@ class HumanAnswers:
                 "authorized_by": authorized_by.strip(),
                 "effective_at": effective,
                 "blockers": blockers,
+                "entered_by": self.run.operator,
             }
         )
         self.record(
@@ -164,5 +194,6 @@ class HumanAnswers:
                 "detail": f"{decision} by {authorized_by.strip()}",
                 "value": decision,
                 "by": authorized_by.strip(),
+                "entered_by": self.run.operator,
             }
         )

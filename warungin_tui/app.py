@@ -80,8 +80,11 @@ class WarunginApp(RunIntents, App[int]):
         remote_factory: RemoteFactory | None = None,
         prepare_engine: Callable[[Engine], None] | None = None,
         clock: Callable[[], datetime] | None = None,
+        demo_keep_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.demo_keep_dir = demo_keep_dir
+        """Set by `demo`: its run cannot be resumed; journal and exports move here at exit."""
         self.config = config
         self.config_path = config_path
         self.journal_dir = journal_dir or default_journal_dir(config)
@@ -377,7 +380,16 @@ class WarunginApp(RunIntents, App[int]):
             self.push_screen(HelpScreen())
 
     def action_request_quit(self) -> None:
-        if self.engine is None:
+        if self.demo_keep_dir is not None:
+            message = (
+                "This is a demo: its run cannot be resumed (the rehearsal target stops). "
+                f"Its journal and exports are moved to {self.demo_keep_dir}"
+            )
+            if self.engine is None:
+                message = "This is a demo and no run was started: nothing is kept."
+            elif busy := self.busy_step():
+                message += f"\n{busy} is running: it is stopped and recorded as interrupted."
+        elif self.engine is None:
             message = "No run was started."
         elif self.engine.run.finished_at:
             message = "The run is finished; its journal and exports stay on disk."

@@ -27,6 +27,7 @@ from warungin_tui.errors import (
 )
 from warungin_tui.hostguard import HostGuard
 from warungin_tui.hostrecords import record_dir
+from warungin_tui.issue import the_issue
 from warungin_tui.journal import (
     GENESIS,
     Journal,
@@ -38,7 +39,7 @@ from warungin_tui.journal import (
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LineRedactor, redact_text
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
-from warungin_tui.run import BAD, GATE_OK, Run, StepStatus, rebuild_run
+from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
@@ -232,20 +233,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure):
         return values
 
     def issue_summary(self) -> str:
-        """The latest step that failed or was interrupted; an override only when nothing failed."""
-        failed = [
-            (result.finished_at or "", step)
-            for step in self.run.playbook.all_steps()
-            if (result := self.run.results[step.id]).status in BAD
-        ]
-        if failed:
-            _, step = max(failed, key=lambda item: item[0])
-            return redact_text(f"{step.title}: {self.run.results[step.id].detail}")
-        for step in self.run.playbook.all_steps():
-            result = self.run.results[step.id]
-            if result.override_reason:
-                return redact_text(f"{step.title}: {result.failed_detail or result.detail}")
-        return "no failed step recorded"
+        """The issue (issue.the_issue: the earliest failure that led to the rollback), one line."""
+        issue = the_issue(self.run)
+        return redact_text(issue.summary()) if issue else "no failed step recorded"
 
     def rollback_state(self) -> str:
         if not self.run.rollbacks:

@@ -218,6 +218,8 @@ class RunIntents(_Base):
                 return
             ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
         detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
+        if ok:
+            self.export_now()  # the rollback ends the deployment: archive what happened
         self.notify(
             detail,
             title="Rollback done" if ok else "Rollback stopped",
@@ -360,20 +362,27 @@ class RunIntents(_Base):
     def export_now(self) -> list[Path]:
         engine = self.require_engine()
         try:
-            from warungin_tui.export import export_run
+            from warungin_tui.export import export_recorded
         except ImportError as exc:
             self.notify(
                 f"The exporter is not available: {exc}", title="Export failed", severity="error"
             )
             return []
+        journal = engine.journal.path if engine.journal is not None else None
+        out_dir = archive_dir(self.config)
         try:
-            paths = export_run(engine.run, self.config, archive_dir(self.config))
+            if engine.read_only:  # a read-only view never appends to the run's journal
+                from warungin_tui.export import export_run
+
+                paths = export_run(engine.run, self.config, out_dir, journal_path=journal)
+            else:
+                paths = export_recorded(
+                    engine.run, self.config, out_dir, journal_path=journal, record=engine.record
+                )
         except Exception as exc:  # noqa: BLE001 - an export problem must not end the run
             title = getattr(exc, "title", "Export failed")
             self.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
             return []
-        if not engine.read_only:  # a read-only view never appends to the run's journal
-            engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
         self.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
         return list(paths)
 

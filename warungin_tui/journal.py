@@ -239,6 +239,8 @@ class VerifyResult:
     reason: str = ""
     torn_tail: bool = False
     """The last line was torn by a crash during a write (not counted, as resume ignores it)."""
+    last_hash: str | None = None
+    """The sha256 of the last line, when the whole chain holds."""
 
 
 def verify_journal(path: Path) -> VerifyResult:
@@ -268,4 +270,4 @@ def _verify_lines(raw_lines: list[bytes]) -> VerifyResult:
         if line_hash(prev, record) != stored:
             return VerifyResult(False, len(raw_lines), number, "content does not match its hash")
         prev = stored
-    return VerifyResult(True, len(raw_lines))
+    return VerifyResult(True, len(raw_lines), last_hash=prev if raw_lines else None)

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import Log, OptionList, Static
 from textual.widgets.option_list import Option
 
+from warungin_tui.notices import missing_contacts, notice_state
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
@@ -231,9 +232,21 @@ class PhaseScreen(StepScreen):
                 text.append(f"\nValue: {result.value}")
         if spec.kind == StepKind.NOTIFY:
             notice = result.value if isinstance(result.value, dict) else None
+            missing = missing_contacts(spec, values)
+            if missing:
+                text.append(
+                    f"\nWarning: [contacts] {', '.join(missing)} not configured",
+                    style="bold yellow",
+                )
             if notice:
                 text.append(f"\nSubject: {notice.get('subject')}", style="bold")
-                text.append("\nThe message is in the output pane: w saves it, c copies it.")
+                text.append(f"\nTo: {notice.get('to', '')}")
+                confirmed = run.notices_confirmed.get(spec.id)
+                text.append(f"\nState: {notice_state(notice, confirmed)}", style="bold")
+                text.append(
+                    "\nThe message is in the output pane: w saves it, c copies it, "
+                    "t confirms you sent it."
+                )
             else:
                 text.append("\nThe message is filled in when the step runs (enter).")
         if result.by and spec.kind == StepKind.MANUAL and result.status != StepStatus.PENDING:
@@ -286,17 +299,17 @@ class PhaseScreen(StepScreen):
 
     # -- notification messages ---------------------------------------------------------------
     def why_not(self, action: str) -> str | None:
-        if action in ("save_message", "copy_message"):
+        if action in ("save_message", "copy_message", "confirm_sent"):
             spec = self.selected_spec()
             if spec is None or spec.kind != StepKind.NOTIFY:
-                return "w and c work on a notification step (select it first)."
+                return "w, c and t work on a notification step (select it first)."
             if not isinstance(self.run.results[spec.id].value, dict):
                 return f"{spec.title} has no message yet: enter fills it in."
             return None
         return super().why_not(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("save_message", "copy_message"):
+        if action in ("save_message", "copy_message", "confirm_sent"):
             return self.why_not(action) is None
         return super().check_action(action, parameters)
 
@@ -309,3 +322,10 @@ class PhaseScreen(StepScreen):
         spec = self.selected_spec()
         if spec is not None:
             self.wizard.copy_message(spec.id)
+
+    def action_confirm_sent(self) -> None:
+        spec = self.selected_spec()
+        if spec is not None and self.wizard.act(
+            self.wizard.require_engine().confirm_notice_sent, spec.id
+        ):
+            self.refresh_info()

@@ -403,6 +403,7 @@ class WarunginApp(RunIntents, App[int]):
             if yes:
                 await self.action_quit()
 
+        self.clear_notifications()  # old toasts must not cover the question's text
         self.push_screen(ConfirmScreen("Quit warungin-tui?", message), answer)
 
     async def action_quit(self) -> None:

@@ -94,6 +94,7 @@ def validate(config_file: Path) -> None:
 def plan(as_json: bool, config_path: str | None) -> None:
     """Print every step as it will run on this target, commands filled in; connects to nothing."""
     config, _ = load_or_exit(config_path)
+    from warungin_tui.config import ConfigError
     from warungin_tui.plan import plan_steps, plan_text
 
     try:

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from warungin_tui.commands import RunCommands
 from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
-from warungin_tui.engine import Engine, EngineError, find_unfinished_run
+from warungin_tui.engine import Engine, EngineError, SavedRun, load_unfinished_run
 from warungin_tui.hostrecords import HostState
 from warungin_tui.intents import STEP_GROUP, RunIntents
 from warungin_tui.journal import JournalLocked, describe_holder, journal_holder
@@ -100,6 +100,7 @@ class WarunginApp(RunIntents, App[int]):
         self._unsubscribe: Callable[[], None] | None = None
         self._quitting = False
         self._autoran: set[str] = set()
+        self.saved_run: SavedRun | None = None
 
     def notify(
         self,
@@ -145,18 +146,11 @@ class WarunginApp(RunIntents, App[int]):
 
     def on_mount(self) -> None:
         self._exit_on_hangup()
-        unfinished = find_unfinished_run(self.journal_dir, self.config.target.label)
-        run = None
-        if unfinished is not None:
-            try:
-                from warungin_tui.journal import read_journal
-                from warungin_tui.playbook import build_playbook
-                from warungin_tui.run import rebuild_run
-
-                run = rebuild_run(build_playbook(self.config), read_journal(unfinished))
-            except Exception:  # noqa: BLE001 - the summary is a courtesy; resume will tell
-                run = None
-        self.push_screen(StartScreen(self.config, self.config_path, unfinished, run))
+        # One parse of the unfinished journal serves the summary here and the resume later.
+        self.saved_run = load_unfinished_run(self.config, self.journal_dir)
+        saved = self.saved_run
+        path, run = (saved.path, saved.run) if saved is not None else (None, None)
+        self.push_screen(StartScreen(self.config, self.config_path, path, run))
 
     def on_start_requested(self, message: StartRequested) -> None:
         self.connect_and_start(message.operator, message.resume_path)
@@ -202,7 +196,11 @@ class WarunginApp(RunIntents, App[int]):
         if resume_path is not None:
             try:
                 engine = Engine.resume(
-                    self.config, resume_path, remote=self.remote, guard_host=True
+                    self.config,
+                    resume_path,
+                    remote=self.remote,
+                    guard_host=True,
+                    saved=self.saved_run,
                 )
             except JournalLocked as exc:  # opened elsewhere while we connected
                 self._show_engine(
@@ -414,6 +412,7 @@ class WarunginApp(RunIntents, App[int]):
             if yes:
                 await self.action_quit()
 
+        self.clear_notifications()  # old toasts must not cover the question's text
         self.push_screen(ConfirmScreen("Quit warungin-tui?", message), answer)
 
     async def action_quit(self) -> None:

@@ -1,20 +1,24 @@
 """Command line: parse arguments, load and validate config, pick a subcommand.
 
 Exit codes: 0 success, 1 a check or run failed, 2 bad usage, bad config or unreachable host.
+
+`--help` and `--version` must answer at once: pydantic, asyncio, asyncssh, httpx and Textual are
+imported inside the subcommands that need them, never at module level (a test checks).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from warungin_tui import __version__
-from warungin_tui.config import Config, ConfigError, load_config, resolve_config_path
+
+if TYPE_CHECKING:
+    from warungin_tui.config import Config
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -28,6 +32,8 @@ def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def load_or_exit(config_path: str | None) -> tuple[Config, Path]:
+    from warungin_tui.config import ConfigError, load_config, resolve_config_path
+
     try:
         path = resolve_config_path(config_path)
         return load_config(path), path
@@ -63,6 +69,8 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 @click.argument("config_file", type=click.Path(dir_okay=False, path_type=Path))
 def validate(config_file: Path) -> None:
     """Check a config file and report every problem in TOML words."""
+    from warungin_tui.config import ConfigError, load_config
+
     try:
         config = load_config(config_file)
     except ConfigError as exc:
@@ -86,6 +94,7 @@ def validate(config_file: Path) -> None:
 def plan(as_json: bool, config_path: str | None) -> None:
     """Print every step as it will run on this target, commands filled in; connects to nothing."""
     config, _ = load_or_exit(config_path)
+    from warungin_tui.config import ConfigError
     from warungin_tui.plan import plan_steps, plan_text
 
     try:
@@ -107,6 +116,8 @@ def plan(as_json: bool, config_path: str | None) -> None:
 @config_option
 def check(phase: str, as_json: bool, config_path: str | None) -> None:
     """Run the automated probes of one phase without a UI (exit 0 all pass, 1 any fails)."""
+    import asyncio
+
     config, _ = load_or_exit(config_path)
     from warungin_tui.headless import run_check
 
@@ -138,6 +149,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 @config_option
 def unlock(reason: str, config_path: str | None) -> None:
     """Remove the host lock a run left behind; the reason is recorded."""
+    import asyncio
+
     if not reason.strip():
         fail("--reason must say why the lock is broken")
     config, _ = load_or_exit(config_path)
@@ -240,6 +253,8 @@ def monitor(
     into the run's journal. Survives a closed terminal under nohup, tmux or systemd
     (docs/monitoring.md).
     """
+    import asyncio
+
     config, _ = load_or_exit(config_path)
     if once:
         from warungin_tui.headless import run_monitor

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,14 @@ from warungin_tui.errors import (
 from warungin_tui.hostguard import HostGuard
 from warungin_tui.hostrecords import record_dir
 from warungin_tui.issue import the_issue
-from warungin_tui.journal import Journal, JournalLocked, describe_holder, read_journal
+from warungin_tui.journal import (
+    GENESIS,
+    Journal,
+    JournalLocked,
+    describe_holder,
+    journal_outline,
+    read_journal,
+)
 from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
@@ -117,7 +125,13 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
 
     @classmethod
     def resume(
-        cls, config: Config, path: Path, *, remote: Any = None, guard_host: bool = False
+        cls,
+        config: Config,
+        path: Path,
+        *,
+        remote: Any = None,
+        guard_host: bool = False,
+        saved: SavedRun | None = None,
     ) -> Engine:
         """Rebuild the run from its journal; steps left running become `interrupted`.
 
@@ -125,15 +139,24 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         config edited meanwhile could rename steps (start groups) or change what was checked.
         Raises JournalLocked when another process has the run open (see `open_read_only`).
         After connecting, `resolve_interrupted` asks the host what became of those steps.
+        `saved`: the journal as the start screen loaded it; used when the file is unchanged
+        once locked, so the journal is parsed once.
         """
-        journal = Journal(path)  # the OS lock first: no other wizard may write while we read
+        if saved is None or saved.path != path:
+            saved = load_saved_run(config, path)
+        # The OS lock next: nobody else may write while we use what was read; if the file
+        # changed before we held it, it is read again under the lock.
+        journal = Journal(path, tail=(saved.records, saved.last_hash, saved.size))
         try:
-            records = journal.read_all()  # the headless monitor may append: read in its lock
-            config = cls._recorded_config(config, records, path)
-            run = rebuild_run(build_playbook(config), records)
+            if (journal.seq, journal.prev) != (saved.records, saved.last_hash):
+                saved = load_saved_run(config, path)
+                # The headless monitor may have appended meanwhile: what was folded is where
+                # the journal stands for us (later lines are caught up on the next append).
+                journal.assume(saved.records, saved.last_hash, saved.size)
         except BaseException:
             journal.close()
             raise
+        config, run = saved.config, saved.run
         engine = cls(config, run, journal, remote, guard_host=guard_host)
         running = run.running_steps()
         for step_id in running:
@@ -439,25 +462,59 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             self.journal.close()
 
 
+@dataclass
+class SavedRun:
+    """A journal read and folded once: the start screen's summary and resume share it."""
+
+    path: Path
+    config: Config
+    """The config the run was started with (recorded in its first line): a config edited
+    meanwhile could rename steps (start groups) or change what was checked."""
+    run: Run
+    records: int
+    last_hash: str
+    size: int
+    """Of the file when read: resume trusts this read only while the size is unchanged."""
+
+
+def load_saved_run(config: Config, path: Path) -> SavedRun:
+    """Parse a journal once and fold it; JournalError or ConfigError when it cannot be."""
+    size = path.stat().st_size
+    records = read_journal(path)
+    config = Engine._recorded_config(config, records, path)
+    run = rebuild_run(build_playbook(config), records)
+    last_hash = records[-1]["hash"] if records else GENESIS
+    return SavedRun(path, config, run, len(records), last_hash, size)
+
+
+def unfinished_journals(journal_dir: Path, target_label: str) -> Iterator[Path]:
+    """Journals of unfinished runs against this target, newest first. Only each journal's first
+    line and its run_finished line are parsed: finished runs cost a read, not a parse."""
+    if not journal_dir.is_dir():
+        return
+    for path in sorted(journal_dir.glob("run-*.jsonl"), reverse=True):
+        outline = journal_outline(path)
+        if outline is None:
+            continue
+        first, finished = outline
+        if first.get("type") == "run_started" and first.get("target") == target_label:
+            if not finished:
+                yield path
+
+
 def find_unfinished_run(journal_dir: Path, target_label: str) -> Path | None:
     """The newest journal of an unfinished run against this target, if any."""
-    if not journal_dir.is_dir():
-        return None
-    for path in sorted(journal_dir.glob("run-*.jsonl"), reverse=True):
+    return next(unfinished_journals(journal_dir, target_label), None)
+
+
+def load_unfinished_run(config: Config, journal_dir: Path) -> SavedRun | None:
+    """The newest unfinished run against the config's target that loads; an unreadable journal
+    is simply not offered."""
+    for path in unfinished_journals(journal_dir, config.target.label):
         try:
-            records = read_journal(path)
-        except Exception:  # noqa: BLE001 - an unreadable journal is simply not offered
+            return load_saved_run(config, path)
+        except Exception:  # noqa: BLE001 - a broken journal is skipped, the next one offered
             continue
-        if not records:
-            continue
-        first = records[0]["event"]
-        finished = any(r["event"].get("type") == "run_finished" for r in records)
-        if (
-            first.get("type") == "run_started"
-            and first.get("target") == target_label
-            and not finished
-        ):
-            return path
     return None
 
 
@@ -470,8 +527,11 @@ __all__ = [
     "JournalLocked",
     "NeedsConfirmation",
     "ReadOnlyRun",
+    "SavedRun",
     "StepBusy",
     "StillRunningOnHost",
     "find_unfinished_run",
+    "load_saved_run",
+    "load_unfinished_run",
     "new_run_id",
 ]

@@ -6,11 +6,12 @@ import asyncio
 import getpass
 from dataclasses import asdict
 from datetime import datetime
+from string import Formatter
 from typing import Any
 
 from warungin_tui.config import Config
 from warungin_tui.engine import Engine
-from warungin_tui.playbook import build_playbook
+from warungin_tui.playbook import StepSpec, build_playbook
 from warungin_tui.remote import Remote, RemoteError
 from warungin_tui.run import Run
 
@@ -23,6 +24,10 @@ MONITOR_STEPS = [
 ]
 
 
+PROBE_CONCURRENCY = 4
+"""Probes in flight at once over the one connection (sshd's MaxSessions is 10 by default)."""
+
+
 async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
     remote = Remote(config.target)
     try:
@@ -30,29 +35,63 @@ async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
     except RemoteError as exc:
         await remote.close()
         return None, f"{config.target.label}: {exc.title}: {exc}"
+    return _probe_engine(config, remote), None
+
+
+def _probe_engine(config: Config, remote: Remote) -> Engine:
     # Probes only: no journal, gates not enforced (nothing here changes the host).
-    engine = Engine(config, Run(build_playbook(config)), None, remote, enforce_gates=False)
-    return engine, None
+    return Engine(config, Run(build_playbook(config)), None, remote, enforce_gates=False)
+
+
+def _independent(spec: StepSpec, captured: set[str]) -> bool:
+    """A probe that may run beside others: read-only, and using no value an earlier one sets."""
+    template = " ".join(t for t in (spec.command, spec.url) if t)
+    fields = {name for _, name, _, _ in Formatter().parse(template) if name}
+    return not spec.destructive and spec.retry_safe and not fields & captured
 
 
 async def _probe(engine: Engine, step_ids: list[str]) -> list[dict[str, Any]]:
-    rows = []
+    """Run the probes, independent ones concurrently (each in its own engine over the shared
+    connection: the engine's one-step-at-a-time lock stays whole); rows in playbook order."""
+    playbook = engine.run.playbook
+    captured: set[str] = set()
+    alone: list[str] = []
+    together: list[str] = []
     for step_id in step_ids:
-        spec = engine.run.playbook.step(step_id)
-        outcome = await engine.run_step(step_id)
-        result = engine.run.results[step_id]
-        rows.append(
-            {
-                "id": step_id,
-                "title": spec.title,
-                "seed_ref": spec.seed_ref,
-                "status": str(outcome.status),
-                "detail": outcome.detail,
-                "duration_s": result.duration_s or 0.0,
-                "exit_code": outcome.exit_code,
-            }
-        )
-    return rows
+        spec = playbook.step(step_id)
+        (together if _independent(spec, captured) else alone).append(step_id)
+        captured.update(spec.captures)
+    limit = asyncio.Semaphore(PROBE_CONCURRENCY)
+    rows: dict[str, dict[str, Any]] = {}
+
+    async def probe_beside(step_id: str) -> None:
+        own = _probe_engine(engine.config, engine.remote)
+        try:
+            async with limit:
+                rows[step_id] = await _probe_one(own, step_id)
+            engine.run.values.update(own.run.values)  # its captures, for the probes after
+        finally:
+            await own.aclose()
+
+    await asyncio.gather(*(probe_beside(step_id) for step_id in together))
+    for step_id in alone:
+        rows[step_id] = await _probe_one(engine, step_id)
+    return [rows[step_id] for step_id in step_ids]
+
+
+async def _probe_one(engine: Engine, step_id: str) -> dict[str, Any]:
+    spec = engine.run.playbook.step(step_id)
+    outcome = await engine.run_step(step_id)
+    result = engine.run.results[step_id]
+    return {
+        "id": step_id,
+        "title": spec.title,
+        "seed_ref": spec.seed_ref,
+        "status": str(outcome.status),
+        "detail": outcome.detail,
+        "duration_s": result.duration_s or 0.0,
+        "exit_code": outcome.exit_code,
+    }
 
 
 async def _lock_rows(engine: Engine) -> list[dict[str, Any]]:

@@ -90,7 +90,16 @@ class Journal:
     catches up with lines the other writer added, so both keep one hash chain.
     """
 
-    def __init__(self, path: Path, *, operator: str = "", exclusive: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        operator: str = "",
+        tail: tuple[int, str, int] | None = None,
+        exclusive: bool = True,
+    ) -> None:
+        """`tail`: (records, last hash, size) of this file as the caller read it: when the
+        file still has that size once locked, it is not parsed again (resume parses once)."""
         self.path = path
         self.exclusive = exclusive
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -112,12 +121,15 @@ class Journal:
         }
         if exclusive:
             self._write_holder()
-        with self._appending():
-            records = read_journal(path)
+        with self._appending():  # the other writer appends only under this lock
+            if tail is not None and os.fstat(self._fd).st_size == tail[2]:
+                self.seq, self.prev = tail[0], tail[1]
+            else:
+                records = read_journal(path)
+                self.seq = len(records)
+                self.prev = records[-1]["hash"] if records else GENESIS
             _drop_torn_tail(path)
             self._size = os.fstat(self._fd).st_size
-        self.seq = len(records)
-        self.prev = records[-1]["hash"] if records else GENESIS
         self.unseen: list[dict[str, Any]] = []
         """Records the other writer appended, in order, until the owner folds them."""
 
@@ -141,6 +153,11 @@ class Journal:
             yield
         finally:
             fcntl.flock(self._append_lock, fcntl.LOCK_UN)
+
+    def assume(self, records: int, last_hash: str, size: int) -> None:
+        """The caller folded the first `records` lines (the file's first `size` bytes)."""
+        self.seq, self.prev, self._size = records, last_hash, size
+        self.unseen = []
 
     def read_all(self) -> list[dict[str, Any]]:
         """Every record, read under the append lock: the state to fold and to append after."""
@@ -251,6 +268,38 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
             raise JournalError(f"{path}: line {number} is not a journal record") from None
         records.append(record)
     return records
+
+
+FINISHED_MARK = b'"type":"run_finished"'
+"""In canonical JSON a quote inside a string is escaped, so this only occurs as a real key."""
+
+
+def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
+    """The first event and whether the run finished, parsing only those lines (listing past
+    runs must not parse every journal); None when the first line is not a record."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    end = data.find(b"\n")
+    try:
+        first = json.loads(data[:end]) if end > 0 else None
+    except ValueError:
+        return None
+    if not isinstance(first, dict) or not isinstance(first.get("event"), dict):
+        return None
+    at = data.rfind(FINISHED_MARK)
+    while at >= 0:
+        start, stop = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
+        try:
+            record = json.loads(data[start:stop]) if stop >= 0 else None
+        except ValueError:
+            record = None  # a bad line is read_journal's to report, on resume
+        event = record.get("event") if isinstance(record, dict) else None
+        if isinstance(event, dict) and event.get("type") == "run_finished":
+            return first["event"], True
+        at = data.rfind(FINISHED_MARK, 0, start)
+    return first["event"], False
 
 
 @dataclass

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from warungin_tui.checklists import GO_LIVE, item_state
 from warungin_tui.engine import DECISIONS, EngineError, GateClosed
@@ -17,6 +17,7 @@ from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
 from warungin_tui.screens.report import ITEM_MARKS
+from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 
 
@@ -49,7 +50,7 @@ class GoLiveScreen(RunScreen):
         yield RunBar(id="run-bar")
         with VerticalScroll(id="golive-body"):
             yield Static(id="golive-text")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#golive-body").focus()

@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from warungin_tui.screens.keys import HELP_ROWS
+from warungin_tui.widgets.keys_footer import KeysFooter
 
 
 def help_table() -> Table:
@@ -46,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
                 "the run's journal first, so quitting (q) keeps the run resumable.",
                 classes="dialog-keys",
             )
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.run import PhaseStatus
@@ -24,6 +24,7 @@ from warungin_tui.widgets.format import (
     steps_done,
     total_elapsed,
 )
+from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, group_header, row
 
@@ -67,7 +68,7 @@ class OverviewScreen(RunScreen):
         yield RowList(id="phases")
         yield Static(id="summary")
         yield Static(id="next")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         playbook = self.run.playbook

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Log, OptionList, Static
+from textual.widgets import Log, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.notices import missing_contacts, notice_state
@@ -33,6 +33,7 @@ from warungin_tui.widgets.format import (
     short_ref,
     step_state_text,
 )
+from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, group_header, row
 
@@ -73,7 +74,7 @@ class PhaseScreen(StepScreen):
             with VerticalScroll(id="info"):
                 yield Static(id="info-text")
             yield Log(max_lines=OUTPUT_LINES, id="output")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def compose_extra(self) -> ComposeResult:
         """Subclasses add a panel above the step detail (e.g. derived checklists)."""

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.checklists import (
@@ -26,6 +26,7 @@ from warungin_tui.run import Run
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.widgets.format import measured_text, plain, step_state_text
+from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, row
 
@@ -132,7 +133,7 @@ class ReportScreen(StepScreen):
         yield Static(id="report-item")
         with VerticalScroll(id="report-body"):
             yield Static(id="report-text")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         steps = self.query_one(RowList)

@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.config import Config
 from warungin_tui.journal import describe_holder, journal_holder
 from warungin_tui.screens.messages import StartRequested
 from warungin_tui.widgets.format import parse_at
+from warungin_tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from warungin_tui.run import Run
@@ -82,7 +83,7 @@ class StartScreen(Screen[None]):
                     )
             yield Static(self._keys_text(), id="start-keys")
             yield Static("", id="start-status")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def _unfinished_text(self) -> Text:
         text = Text("An unfinished run exists for this target: ", style="bold yellow")

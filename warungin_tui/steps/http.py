@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from warungin_tui.playbook import StepSpec
 from warungin_tui.redact import redact_text, window
 from warungin_tui.run import StepStatus
@@ -18,6 +16,8 @@ from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.templating import render_plain
 
 if TYPE_CHECKING:
+    import httpx
+
     from warungin_tui.remote import Remote
 
 BODY_KEPT = 4000
@@ -37,16 +37,31 @@ class HttpAnswer:
 
 
 class HttpProber:
-    """One shared client per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed)."""
+    """One shared client per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed).
+    httpx (~50 ms to import) loads on the first request, not before the wizard's first frame."""
 
     def __init__(self, remote: Remote | None) -> None:
         self.remote = remote
-        self.client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+        return self._client
+
+    @client.setter
+    def client(self, client: httpx.AsyncClient) -> None:
+        self._client = client
 
     async def request(
         self, method: str, url: str, *, via_ssh: bool, json_body: Any, timeout: float
     ) -> HttpAnswer:
         """The response, the latency in seconds and the URL actually requested."""
+        import httpx
+
         target = url
         headers = {}
         if via_ssh:
@@ -81,7 +96,8 @@ class HttpProber:
         return HttpAnswer(response, latency, target, unread)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 async def _read_capped(response: httpx.Response) -> tuple[bytes, str]:
@@ -90,6 +106,8 @@ async def _read_capped(response: httpx.Response) -> tuple[bytes, str]:
     gzip/deflate are inflated here with a cap on the output: 64 kB of a gzip bomb would
     otherwise inflate to ~64 MB in one go inside httpx's decoder.
     """
+    import httpx
+
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     inflate = zlib.decompressobj(47) if encoding in ("gzip", "x-gzip", "deflate") else None
     own = (inflate is not None or encoding == "identity") and not response.is_stream_consumed
@@ -122,6 +140,8 @@ def _json_field(data: Any, dotted: str) -> Any:
 
 
 async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
+    import httpx
+
     assert spec.url is not None and ctx.http is not None
     url = render_plain(spec.url, ctx.values)
     via = spec.via_ssh

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from warungin_tui.playbook import StepSpec
@@ -100,12 +101,26 @@ async def run_ssh_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     return outcome
 
 
+FIRST_POLL_GAP_S = 0.25
+"""Wait steps poll this soon after the first poll, then double the gap up to the configured
+interval: a service that becomes ready right away is seen within half a second, a slow one
+is not polled more often than the interval asks."""
+
+
+def poll_gaps(interval: float) -> Iterator[float]:
+    """Gaps between polls: 0.25 s doubling to `interval` (never above it), then `interval`."""
+    gap = min(FIRST_POLL_GAP_S, interval)
+    while True:
+        yield gap
+        gap = min(gap * 2, interval)
+
+
 async def run_wait_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     """Poll until the parsed value equals `until_value`, showing each poll, within the timeout."""
     assert spec.command is not None
     command = render_command(spec.command, ctx.values)
     wanted = render_plain(spec.expect.until_value or "", ctx.values)
-    interval = ctx.seconds(spec.interval)
+    gaps = poll_gaps(ctx.seconds(spec.interval))
     deadline = time.monotonic() + ctx.seconds(spec.timeout)
     per_poll = min(ctx.config.thresholds.command_timeout_seconds, ctx.seconds(spec.timeout))
     polls = 0
@@ -115,23 +130,24 @@ async def run_wait_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         key = parsed.key if parsed else ""
         shown = parsed.detail if parsed else outcome.detail
         remaining = deadline - time.monotonic()
-        done = parsed is not None and key == wanted
-        next_in = None if done or remaining <= 0 else min(interval, remaining)
-        suffix = "" if next_in is None else f"; next poll in {next_in:.1f} s"
-        await ctx.output("stdout", [f"poll {polls}: {shown}{suffix}"])
-        ctx.progress({"poll": polls, "value": key, "detail": shown, "next_poll_s": next_in})
-        if done:
+        # Decide first, announce after: the output never promises a poll that will not come.
+        if parsed is not None and key == wanted:
             outcome.status = StepStatus.PASSED
             outcome.detail = f"{shown} (after {polls} poll{'s' if polls > 1 else ''})"
-            return outcome
-        if parsed is None and outcome.exit_code is None:
-            return outcome  # timed out: waiting more would not help
-        if parsed is not None and parsed.settled:
+        elif parsed is None and outcome.exit_code is None:
+            pass  # timed out: waiting more would not help; the outcome says so
+        elif parsed is not None and parsed.settled:
             outcome.status = StepStatus.FAILED
             outcome.detail = f"{shown} (poll {polls}; waiting cannot fix this)"
-            return outcome
-        if next_in is None:
+        elif remaining <= 0:
             outcome.status = StepStatus.FAILED
             outcome.detail = f"still {shown} after {ctx.seconds(spec.timeout):g} s ({polls} polls)"
-            return outcome
-        await asyncio.sleep(next_in)
+        else:
+            next_in = min(next(gaps), remaining)
+            await ctx.output("stdout", [f"poll {polls}: {shown}; next poll in {next_in:.1f} s"])
+            ctx.progress({"poll": polls, "value": key, "detail": shown, "next_poll_s": next_in})
+            await asyncio.sleep(next_in)
+            continue
+        await ctx.output("stdout", [f"poll {polls}: {shown}"])
+        ctx.progress({"poll": polls, "value": key, "detail": shown, "next_poll_s": None})
+        return outcome

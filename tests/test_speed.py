@@ -1,0 +1,280 @@
+"""What makes the tool fast, as behaviour (timings live in benchmarks/run.py, never here):
+light imports, a footer that does not redraw on cursor moves, journals parsed once, wait
+steps that poll soon and never promise a poll that does not come."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app_fixtures import HEALTHY_RULES, make_app, make_config
+from tests.fake_remote import FakeRemote
+from tests.helpers import REPO
+from tests.test_app import on_screen, start, until
+from warungin_tui import headless
+from warungin_tui import journal as journal_module
+from warungin_tui.engine import (
+    Engine,
+    find_unfinished_run,
+    load_unfinished_run,
+)
+from warungin_tui.journal import Journal, journal_outline, read_journal, verify_journal
+from warungin_tui.run import StepStatus
+from warungin_tui.steps.ssh import poll_gaps
+from warungin_tui.widgets.keys_footer import KeysFooter
+
+HEAVY = ["pydantic", "asyncssh", "httpx", "textual", "asyncio"]
+
+
+def modules_after(code: str) -> set[str]:
+    """Top-level packages loaded by `code` in a fresh interpreter."""
+    probe = (
+        "import sys\n"
+        f"{code}\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.split())
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_heavy_package(flag: str) -> None:
+    loaded = modules_after(
+        "from warungin_tui.cli import main\n"
+        f"try:\n    main([{flag!r}])\nexcept SystemExit as exit:\n    assert exit.code == 0\n"
+    )
+    assert "click" in loaded  # the probe really ran the CLI
+    assert loaded.isdisjoint(HEAVY), loaded & set(HEAVY)
+
+
+def test_the_wizard_loads_neither_ssh_nor_http_before_its_first_frame() -> None:
+    loaded = modules_after("import warungin_tui.app")
+    assert "textual" in loaded
+    assert loaded.isdisjoint({"asyncssh", "httpx"}), loaded & {"asyncssh", "httpx"}
+
+
+async def test_cursor_moves_between_rows_with_the_same_keys_redraw_no_footer(
+    tmp_path: Path,
+) -> None:
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        footer = app.screen.query_one(KeysFooter)
+        await pilot.pause()
+        before = footer.recomposes
+        assert before >= 1  # it drew its keys once
+        for _ in range(50):
+            await pilot.press("down", "up")
+        await pilot.pause()
+        assert footer.recomposes == before
+        # A real change of keys still redraws: a phase screen has other keys than the overview.
+        await pilot.press("enter")
+        await on_screen(pilot, "phase-pre")
+        footer = app.screen.query_one(KeysFooter)
+        await until(pilot, lambda: not app.step_workers())  # the checklist's automated items
+        for _ in range(10):  # rows of different kinds: the keys change, the footer redraws
+            await pilot.press("end", "home")
+        await pilot.pause()
+        assert footer.recomposes >= 3
+        # textual#6666: a FooterKey data_bind-ed to the footer leaves a watcher on it forever.
+        assert getattr(footer, "__watchers", {}).get("compact", []) == []
+
+
+def test_poll_gaps_start_at_a_quarter_second_and_double_to_the_interval() -> None:
+    gaps = poll_gaps(2.0)
+    assert [next(gaps) for _ in range(6)] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    short = poll_gaps(0.1)
+    assert [next(short) for _ in range(3)] == [0.1, 0.1, 0.1]
+
+
+class SessionsRemote(FakeRemote):
+    """Active sessions drain: counts from a list, the last one repeated."""
+
+    def __init__(self, counts: list[int]) -> None:
+        super().__init__()
+        self.counts = counts
+        self.polls = 0
+
+    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> Any:
+        if "FROM sessions" not in command:
+            return await super().run(command, timeout=timeout, on_output=on_output)
+        count = self.counts[min(self.polls, len(self.counts) - 1)]
+        self.polls += 1
+        self.rules = [("FROM sessions", 0, f" active_sessions \n---\n {count}\n(1 row)\n")]
+        return await super().run(command, timeout=timeout, on_output=on_output)
+
+
+async def run_sessions_wait(tmp_path: Path, counts: list[int], **thresholds: float) -> Any:
+    config = make_config(tmp_path, poll_interval_seconds=30.0, **thresholds)
+    remote = SessionsRemote(counts)
+    engine = Engine.start_new(config, tmp_path / "journals", operator="Op", remote=remote)
+    engine.override_gate("pre", "test")
+    await engine.run_step("phase1.active_sessions")
+    result = engine.run.results["phase1.active_sessions"]
+    await engine.aclose()
+    return result, [line for _, line in result.output if line.startswith("poll ")]
+
+
+async def test_a_wait_sees_readiness_at_the_first_fast_poll_despite_a_long_interval(
+    tmp_path: Path,
+) -> None:
+    """30 s interval, ready at the second poll: passes (the gap was 0.25 s, not 30 s)."""
+    result, polls = await run_sessions_wait(tmp_path, [3, 0])
+    assert result.status == StepStatus.PASSED
+    assert polls == ["poll 1: 3 active sessions; next poll in 0.2 s", "poll 2: 0 active sessions"]
+
+
+async def test_a_wait_that_times_out_announces_no_further_poll(tmp_path: Path) -> None:
+    result, polls = await run_sessions_wait(
+        tmp_path, [3], session_drain_timeout_seconds=0.3
+    )
+    assert result.status == StepStatus.FAILED and "still 3 active sessions" in result.detail
+    assert "next poll" not in polls[-1]
+    assert all("next poll" in line for line in polls[:-1])
+
+
+def write_run(path: Path, *, finished: bool, target: str = "deploy@host:22") -> None:
+    journal = Journal(path)
+    journal.append({"type": "run_started", "run_id": path.stem, "target": target})
+    # Server output that spells the marker is a string: escaped, never a real key.
+    journal.append({"type": "step_output", "step": "x", "lines": ['{"type":"run_finished"}']})
+    if finished:
+        journal.append({"type": "run_finished"})
+    journal.close()
+
+
+def test_outline_reads_the_first_event_and_the_finish_only(tmp_path: Path) -> None:
+    done, open_ = tmp_path / "run-1.jsonl", tmp_path / "run-2.jsonl"
+    write_run(done, finished=True)
+    write_run(open_, finished=False)
+    assert journal_outline(done) == (read_journal(done)[0]["event"], True)
+    assert journal_outline(open_) == (read_journal(open_)[0]["event"], False)
+    torn = tmp_path / "run-3.jsonl"
+    torn.write_bytes(b'{"event": {"type": "run_sta')
+    assert journal_outline(torn) is None
+
+
+def test_unfinished_runs_are_found_without_parsing_finished_journals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(5):
+        write_run(tmp_path / f"run-{index}.jsonl", finished=True)
+    write_run(tmp_path / "run-0-open.jsonl", finished=False)
+    write_run(tmp_path / "run-9-other.jsonl", finished=False, target="other@host:22")
+    parsed: list[Path] = []
+    monkeypatch.setattr(journal_module, "read_journal", lambda path: parsed.append(path))
+    found = find_unfinished_run(tmp_path, "deploy@host:22")
+    assert found == tmp_path / "run-0-open.jsonl"
+    assert parsed == []
+
+
+def test_resume_parses_its_journal_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_config(tmp_path)
+    engine = Engine.start_new(config, tmp_path / "journals", operator="Op", remote=FakeRemote())
+    engine.skip("pre.server_accessible", "test")
+    path = engine.journal.path
+    events = engine.run.events
+    engine.journal.close()
+    from warungin_tui import engine as engine_module
+
+    reads: list[Path] = []
+
+    def counted(path: Path) -> list[dict[str, Any]]:
+        reads.append(path)
+        return read_journal(path)
+
+    monkeypatch.setattr(engine_module, "read_journal", counted)
+    monkeypatch.setattr(journal_module, "read_journal", counted)
+    saved = load_unfinished_run(config, tmp_path / "journals")
+    assert saved is not None and saved.run.events == events
+    resumed = Engine.resume(config, path, remote=FakeRemote(), saved=saved)
+    assert reads == [path]
+    assert resumed.run is saved.run
+    resumed.set_operator("Second")
+    resumed.journal.close()
+    assert verify_journal(path).ok
+    # A journal that grew after it was read is read again (never a forked chain).
+    extra = Journal(path)
+    extra.append({"type": "operator_changed", "operator": "Third"})
+    extra.close()
+    again = Engine.resume(config, path, remote=FakeRemote(), saved=saved)
+    assert again.run.operator == "Third" and again.run is not saved.run
+    again.journal.close()
+    assert verify_journal(path).ok
+
+
+def test_benchmark_quick_run_writes_results_of_the_documented_shape(tmp_path: Path) -> None:
+    """The quick measures without SSH (a few seconds); the SSH ones are the same harness."""
+    out = tmp_path / "results.json"
+    run_py = str(REPO / "benchmarks" / "run.py")
+    proc = subprocess.run(
+        [sys.executable, run_py, "--quick", "--only", "help,resume,readiness", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/sbin:/usr/bin:/bin"},
+        timeout=170,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    keys = {"name", "baseline", "median_s", "baseline_median_s", "ratio", "goal", "met"}
+    assert len(rows) == 4 and all(set(row) >= keys for row in rows)
+    assert all(isinstance(row["met"], bool) for row in rows)
+    assert all(isinstance(row[key], float) for row in rows for key in ("median_s", "ratio"))
+
+
+class OverlapRemote(FakeRemote):
+    """Each command waits (bounded) until another is in flight: a sequential run times out."""
+
+    def __init__(self) -> None:
+        super().__init__(rules=list(HEALTHY_RULES))
+        self.in_flight = 0
+        self.most = 0
+        self.changed = asyncio.Condition()
+
+    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> Any:
+        async with self.changed:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            self.changed.notify_all()
+            try:
+                await asyncio.wait_for(self.changed.wait_for(lambda: self.most >= 2), 5)
+            except TimeoutError:
+                pass  # the assertion on `most` says what went wrong
+        try:
+            return await super().run(command, timeout=timeout, on_output=on_output)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_check_probes_run_together_over_one_connection_rows_in_playbook_order(
+    tmp_path: Path,
+) -> None:
+    config = make_config(tmp_path)
+    remote = OverlapRemote()
+    engine = headless._probe_engine(config, remote)  # type: ignore[arg-type]
+    steps = [s.id for s in engine.run.playbook.phase("pre").steps if s.automated]
+    rows = await headless._probe(engine, steps)
+    await engine.aclose()
+    assert [row["id"] for row in rows] == steps
+    # Concurrency changes no outcome: the same probes one after another give the same statuses.
+    alone = headless._probe_engine(config, FakeRemote(rules=list(HEALTHY_RULES)))  # type: ignore[arg-type]
+    expected = [str((await alone.run_step(step_id)).status) for step_id in steps]
+    await alone.aclose()
+    assert [row["status"] for row in rows] == expected
+    assert 2 <= remote.most <= headless.PROBE_CONCURRENCY
+    assert engine.run.values.get("db_backup_file")  # a capture made beside reaches the run

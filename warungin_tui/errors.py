@@ -17,3 +17,7 @@ class NeedsConfirmation(EngineError):
 
 class StepBusy(EngineError):
     title = "Busy"
+
+
+class RunClosed(EngineError):
+    title = "Run closed"

@@ -83,6 +83,8 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    monitoring_samples: list[str] = field(default_factory=list)
+    """When each monitoring sample was taken (ISO times), the evidence of monitoring coverage."""
     events: int = 0
 
     def __post_init__(self) -> None:
@@ -190,6 +192,11 @@ class Run:
     def _on_run_finished(self, event: dict[str, Any], at: str | None) -> None:
         self.finished_at = at
 
+    def _on_monitoring_sample(self, event: dict[str, Any], at: str | None) -> None:
+        taken = event.get("at") or at
+        if taken:
+            self.monitoring_samples.append(taken)
+
     def _on_run_abandoned(self, event: dict[str, Any], at: str | None) -> None:
         self.abandoned = {"reason": event["reason"], "by": event.get("by"), "at": at}
 
@@ -270,6 +277,7 @@ class Run:
             "abandoned": self.abandoned,
             "trusted_host_keys": self.trusted_host_keys,
             "exports": self.exports,
+            "monitoring_samples": self.monitoring_samples,
             "events": self.events,
         }
 

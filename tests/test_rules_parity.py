@@ -103,8 +103,18 @@ def stub_executors(monkeypatch: pytest.MonkeyPatch) -> None:
     async def passes(ctx: Any, spec: Any) -> Outcome:
         return Outcome(StepStatus.PASSED, "stub")
 
+    class NoHttp:
+        """Each probe engine would build an httpx client (~20 ms of TLS setup): not needed."""
+
+        def __init__(self, remote: Any) -> None:
+            pass
+
+        async def aclose(self) -> None:
+            pass
+
     for kind in list(engine_module.EXECUTORS):
         monkeypatch.setitem(engine_module.EXECUTORS, kind, passes)
+    monkeypatch.setattr(engine_module, "HttpProber", NoHttp)
 
 
 async def test_engine_and_ui_agree_on_every_step_action(

@@ -20,10 +20,18 @@ from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
+from warungin_tui.rules import Refusal
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
-from warungin_tui.screens.messages import StepChanged, StepOutput, StepProgress
+from warungin_tui.screens.messages import (
+    CopyMessageRequested,
+    RunPhaseRequested,
+    SaveMessageRequested,
+    StepChanged,
+    StepOutput,
+    StepProgress,
+)
 from warungin_tui.widgets.format import (
     command_preview,
     duration,
@@ -96,7 +104,7 @@ class PhaseScreen(StepScreen):
         self.show_step(first)
         self.set_interval(TICK_S, self._tick_running)
         if self.autorun:
-            self.wizard.run_all(self.phase.id, auto=True)
+            self.post_message(RunPhaseRequested(self.phase.id, auto=True))
 
     @property
     def phase(self) -> PhaseSpec:
@@ -284,27 +292,27 @@ class PhaseScreen(StepScreen):
             self.refresh_info()
 
     # -- notification messages ---------------------------------------------------------------
-    def why_not(self, action: str) -> str | None:
+    def refusal(self, action: str) -> Refusal | None:
         if action in ("save_message", "copy_message"):
             spec = self.selected_spec()
             if spec is None or spec.kind != StepKind.NOTIFY:
-                return "w and c work on a notification step (select it first)."
+                return Refusal("w and c work on a notification step (select it first).")
             if not isinstance(self.run.results[spec.id].value, dict):
-                return f"{spec.title} has no message yet: enter fills it in."
+                return Refusal(f"{spec.title} has no message yet: enter fills it in.")
             return None
-        return super().why_not(action)
+        return super().refusal(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("save_message", "copy_message"):
-            return self.why_not(action) is None
+            return self.refusal(action) is None
         return super().check_action(action, parameters)
 
     def action_save_message(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
-            self.wizard.save_message(spec.id)
+            self.post_message(SaveMessageRequested(spec.id))
 
     def action_copy_message(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
-            self.wizard.copy_message(spec.id)
+            self.post_message(CopyMessageRequested(spec.id))

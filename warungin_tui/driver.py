@@ -1,0 +1,316 @@
+"""The one place requests become engine calls and step workers (harlequin's `_execute_query`).
+
+Screens post typed requests (`screens/messages.py`); the app hands each to `RunDriver.handle`.
+Refusals are handled one way: the rulebook's sentence (an `EngineError`) becomes a warning toast,
+and the screen that asked gets a `RequestRefused` to show it in place if it wants. Failures of a
+worker are handled in the app's Worker.StateChanged handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from warungin_tui.config import archive_dir
+from warungin_tui.engine import Engine, EngineError, NeedsConfirmation
+from warungin_tui.files import notice_of, save_notice
+from warungin_tui.playbook import StepSpec
+from warungin_tui.rules import (
+    Action,
+    open_automated_steps,
+    phase_refusal,
+    run_refusal,
+    step_refusal,
+)
+from warungin_tui.run import BAD, GATE_OK, StepStatus
+from warungin_tui.screens.confirm import ConfirmScreen
+from warungin_tui.screens.messages import (
+    CopyMessageRequested,
+    DecisionRequested,
+    ExportRequested,
+    FinishRequested,
+    GateOverrideRequested,
+    InputRequested,
+    NewRunRequested,
+    OverrideRequested,
+    Request,
+    RequestRefused,
+    RollbackRequested,
+    RunPhaseRequested,
+    RunStepRequested,
+    SaveMessageRequested,
+    SignOffRequested,
+    SkipRequested,
+    TickRequested,
+)
+from warungin_tui.screens.prompt import TextPrompt
+from warungin_tui.widgets.format import command_preview
+
+if TYPE_CHECKING:
+    from warungin_tui.app import WarunginApp
+
+STEP_GROUP = "steps"
+
+
+class RunDriver:
+    """Turns requests into engine calls (answers) or exclusive step workers (runs, rollback)."""
+
+    def __init__(self, app: WarunginApp) -> None:
+        self.app = app
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.require_engine()
+
+    # -- the one entry point -----------------------------------------------------------------
+    def handle(self, request: Request) -> None:
+        try:
+            self._dispatch(request)
+        except EngineError as exc:
+            self.refused(request, exc)
+
+    def refused(self, request: Request, exc: EngineError) -> None:
+        self.app.notify(str(exc), title=exc.title, severity="warning", timeout=8)
+        self.app.screen.post_message(RequestRefused(request, str(exc), exc.title))
+
+    def _dispatch(self, request: Request) -> None:
+        engine = self.engine
+        match request:
+            case TickRequested(step_id=step_id, passed=passed, note=note):
+                engine.tick(step_id, passed=passed, note=note)
+            case SignOffRequested(step_id=step_id, name=name):
+                engine.sign_off(step_id, name)
+            case InputRequested(step_id=step_id, value=value):
+                engine.record_input(step_id, value)
+            case SkipRequested(step_id=step_id, reason=reason):
+                engine.skip(step_id, reason)
+            case OverrideRequested(step_id=step_id, reason=reason):
+                engine.override_step(step_id, reason)
+            case GateOverrideRequested(phase_id=phase_id, reason=reason):
+                engine.override_gate(phase_id, reason)
+            case DecisionRequested():
+                engine.decide(
+                    request.decision,
+                    authorized_by=request.authorized_by,
+                    effective_at=request.effective_at,
+                    monitoring_override_reason=request.monitoring_override_reason,
+                )
+            case FinishRequested():
+                engine.finish()
+                self.export()
+            case ExportRequested():
+                self.export()
+            case RunStepRequested(step_id=step_id, reconnect=reconnect):
+                action = Action.RETRY if reconnect else Action.RUN_STEP
+                busy = self.app.busy_step()
+                engine.refuse(step_refusal(engine.run, step_id, action, busy=busy))
+                self._start(self._run_step(step_id, reconnect), "step")
+            case RunPhaseRequested(phase_id=phase_id, auto=auto):
+                self.run_phase(phase_id, auto=auto)
+            case RollbackRequested(confirmed=confirmed):
+                self.start_rollback(confirmed=confirmed)
+            case NewRunRequested():
+                engine.refuse(run_refusal(engine.run, Action.NEW_RUN, busy=self.app.busy_step()))
+                self.app.start_new_run()
+            case SaveMessageRequested(step_id=step_id):
+                self.save_message(step_id)
+            case CopyMessageRequested(step_id=step_id):
+                self.copy_message(step_id)
+            case _:
+                raise TypeError(f"no handler for {type(request).__name__}")
+
+    # -- step workers ------------------------------------------------------------------------
+    def _start(self, work: Awaitable[None], name: str) -> None:
+        """One step worker at a time: the busy rule refused a second one before this."""
+        self.app.run_worker(work, name=name, group=STEP_GROUP, exclusive=True, exit_on_error=False)
+
+    def run_phase(self, phase_id: str, *, auto: bool = False) -> None:
+        engine = self.engine
+        refusal = phase_refusal(engine.run, phase_id, Action.RUN_PHASE, busy=self.app.busy_step())
+        if auto and refusal is not None:
+            return  # opening a phase only shows it; `a` says why it cannot run
+        engine.refuse(refusal)
+        self._start(self._run_phase(phase_id), "phase")
+
+    async def _run_step(self, step_id: str, reconnect: bool) -> None:
+        engine = self.engine
+        spec = engine.run.playbook.step(step_id)
+        if reconnect:
+            await self._reconnect(engine)
+        try:
+            outcome = await engine.run_step(step_id)
+        except NeedsConfirmation as exc:
+            if not await self.confirm_step(spec, str(exc)):
+                self.app.notify(f"{spec.title} was not run.", title="Not confirmed")
+                return
+            outcome = await engine.run_step(step_id, confirmed=True)
+        self._tell_outcome(spec, outcome.status, outcome.detail)
+
+    async def _run_phase(self, phase_id: str) -> None:
+        engine = self.engine
+        await self._reconnect(engine)
+        outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+        self.app.select_next_open_step(phase_id)
+        phase = engine.run.playbook.phase(phase_id)
+        left = open_automated_steps(engine.run, phase_id)
+        if not left:
+            self.app.notify(
+                f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done"
+            )
+            return
+        spec = left[0]
+        result = engine.run.results[spec.id]
+        if result.status in BAD:
+            self._tell_outcome(spec, result.status, result.detail)
+        else:
+            self.app.notify(
+                f"Stopped before {spec.title}.", title=phase.title, severity="warning"
+            )
+
+    async def _rollback(self, reason: str) -> None:
+        engine = self.engine
+        await self._reconnect(engine)
+        ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
+        detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
+        self.app.notify(
+            detail,
+            title="Rollback done" if ok else "Rollback stopped",
+            severity="information" if ok else "error",
+            timeout=15,
+        )
+
+    async def confirm_step(self, spec: StepSpec, why: str = "") -> bool:
+        """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
+        engine = self.engine
+        preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
+        message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
+        dialog = ConfirmScreen(f"Run {spec.title}?", message, danger=True)
+        return bool(await self.app.push_screen_wait(dialog))
+
+    async def _reconnect(self, engine: Engine) -> None:
+        """Open the SSH connection again first, so a dead host does not cost an attempt."""
+        remote = engine.remote
+        if remote is None or getattr(remote, "connected", True):
+            return
+        self.app.notify(f"Reconnecting to {self.app.config.target.label} ...")
+        await remote.connect()
+
+    def _tell_outcome(self, spec: StepSpec, status: StepStatus, detail: str) -> None:
+        if status in GATE_OK:
+            return
+        hint = {
+            StepStatus.INTERRUPTED: "r reconnects and retries; check the server first",
+            StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
+        }.get(status, "")
+        self.app.notify(
+            f"{detail}\n{hint}".strip(),
+            title=f"{spec.title}: {status}",
+            severity="error",
+            timeout=12,
+        )
+        self._offer_rollback(spec, detail)
+
+    def _offer_rollback(self, spec: StepSpec, detail: str) -> None:
+        """A gate failed after the backup exists: offer the rollback at once (seed: CRITICAL
+        ISSUES RESPONSE); `n` keeps the operator in charge (retry, override, investigate)."""
+        engine = self.engine
+        phase = engine.run.playbook.phase_of(spec.id)
+        if phase.procedure or run_refusal(engine.run, Action.ROLLBACK) is not None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.handle(RollbackRequested(confirmed=True))
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{phase.title} failed. Roll back now?",
+                f"{spec.title}: {detail}\n\ny starts the rollback (asks why, then restores the "
+                "pre-deployment version); n keeps this deployment to retry (r) or override (o).",
+                danger=True,
+            ),
+            answered,
+        )
+
+    # -- rollback ----------------------------------------------------------------------------
+    def start_rollback(self, *, confirmed: bool = False) -> None:
+        """`confirmed`: the operator already said yes (the automatic offer after a failure)."""
+        engine = self.engine
+        engine.refuse(run_refusal(engine.run, Action.ROLLBACK, busy=self.app.busy_step()))
+        backup = engine.run.values.get("backup_file", "?")
+
+        def reason_given(reason: str | None) -> None:
+            if reason is None:
+                return
+            self.app.open_phase("rollback", follow=True)
+            self._start(self._rollback(reason), "rollback")
+
+        def ask_reason(yes: bool | None) -> None:
+            if yes:
+                self.app.push_screen(
+                    TextPrompt("Why roll back?", "Kept in the log and the incident report."),
+                    reason_given,
+                )
+
+        if confirmed:
+            ask_reason(True)
+            return
+        self.app.push_screen(
+            ConfirmScreen(
+                "Roll back to the pre-deployment version?",
+                f"Restores exactly the pre-deployment tree and commit from {backup}, rebuilds "
+                "and restarts the services; users are offline meanwhile. Destructive steps "
+                "ask again before they run.",
+                danger=True,
+            ),
+            ask_reason,
+        )
+
+    # -- notification messages ---------------------------------------------------------------
+    def save_message(self, step_id: str) -> Path | None:
+        """Write the filled-in message to the archive folder, readable by the operator only."""
+        folder = archive_dir(self.app.config)
+        try:
+            path = save_notice(self.engine.run, step_id, folder)
+        except LookupError as exc:
+            self.app.notify(str(exc.args[0]), severity="warning")
+            return None
+        except OSError as exc:
+            where = exc.filename or folder
+            self.app.notify(f"{where}: {exc.strerror or exc}", title="Not saved", severity="error")
+            return None
+        self.app.notify(str(path), title="Message saved")
+        return path
+
+    def copy_message(self, step_id: str) -> None:
+        notice = notice_of(self.engine.run, step_id)
+        if notice is None:
+            self.app.notify("No message yet: run the step first.", severity="warning")
+            return
+        self.app.copy_to_clipboard(notice["body"])
+        self.app.notify(
+            "Copied through the terminal (OSC 52); paste it into your mail client.",
+            title="Message copied",
+        )
+
+    # -- export ------------------------------------------------------------------------------
+    def export(self) -> list[Path]:
+        engine = self.engine
+        try:
+            from warungin_tui.export import export_run
+        except ImportError as exc:
+            self.app.notify(
+                f"The exporter is not available: {exc}", title="Export failed", severity="error"
+            )
+            return []
+        try:
+            paths = export_run(engine.run, self.app.config, archive_dir(self.app.config))
+        except Exception as exc:  # noqa: BLE001 - an export problem must not end the run
+            title = getattr(exc, "title", "Export failed")
+            self.app.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
+            return []
+        engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
+        self.app.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
+        return list(paths)
+

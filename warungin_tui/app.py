@@ -263,9 +263,9 @@ class WarunginApp(App[int]):
         self._unsubscribe = engine.subscribe(self._on_record)
         self.progress.clear()
         self._autoran.clear()
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, OverviewScreen):
-            self.pop_screen()
-        self.switch_screen(OverviewScreen())
+        self.show_overview()
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.show_current()  # same playbook, new run: the rows redraw in place
         self.notify(f"Run {engine.run.run_id} started.", title="New run")
 
     # -- engine events -> messages -----------------------------------------------------------

@@ -104,8 +104,11 @@ class OverviewScreen(RunScreen):
     def on_screen_resume(self) -> None:
         # Coming back from a phase: select the phase the run now stands at.
         if self.is_mounted:
-            self.query_one(RowList).select_id(self.current_phase())
-            self.refresh_all()
+            self.show_current()
+
+    def show_current(self) -> None:
+        self.query_one(RowList).select_id(self.current_phase())
+        self.refresh_all()
 
     def current_phase(self) -> str:
         """Where the run stands; after a rollback, its incident report."""

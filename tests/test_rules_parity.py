@@ -50,15 +50,31 @@ def keys_for(action: str, kind: StepKind) -> list[str]:
     return [action]
 
 
-def events_for(run: Run, step_id: str, status: StepStatus, gates_open: bool) -> Iterator[dict]:
-    """A history leaving `step_id` in `status` (and earlier gates open or the first one closed)."""
+STATES = ["gates open", "gate closed", "finished", "rolled back"]
+"""Where the run stands: earlier gates open or not, the run sealed, or rolled back."""
+
+
+def events_for(run: Run, step_id: str, status: StepStatus, state: str) -> Iterator[dict]:
+    """A history leaving `step_id` in `status` with the run in `state`."""
     yield {"type": "run_started", "run_id": "parity", "target": "t", "release": "1.1.0",
            "operator": "Op"}  # fmt: skip
-    if gates_open:
+    if state != "gate closed":
         for phase in run.playbook.linear_phases:
             if phase.id == run.playbook.phase_of(step_id).id:
                 break
             yield {"type": "gate_overridden", "phase": phase.id, "reason": "parity"}
+    if state == "finished":
+        yield {"type": "decision", "decision": "HOLD FOR REVIEW", "authorized_by": "Boss"}
+        yield {"type": "run_finished"}
+    elif state == "rolled back":
+        yield {"type": "step_finished", "step": "phase1.backup", "status": "passed",
+               "captures": {"backup_file": "backup.tar.gz"}}  # fmt: skip
+        yield {"type": "rollback_started", "reason": "parity"}
+        yield {"type": "rollback_finished", "ok": True, "detail": "previous version running"}
+    yield from status_events(step_id, status)
+
+
+def status_events(step_id: str, status: StepStatus) -> Iterator[dict]:
     if status == StepStatus.PENDING:
         return
     yield {"type": "step_started", "step": step_id}
@@ -71,9 +87,9 @@ def events_for(run: Run, step_id: str, status: StepStatus, gates_open: bool) -> 
     yield {"type": "step_finished", "step": step_id, "status": str(status), "detail": "x"}
 
 
-def engine_in(base: Engine, step_id: str, status: StepStatus, gates_open: bool) -> Engine:
+def engine_in(base: Engine, step_id: str, status: StepStatus, state: str) -> Engine:
     engine = Engine(base.config, Run(base.run.playbook), None, base.remote)
-    for event in events_for(engine.run, step_id, status, gates_open):
+    for event in events_for(engine.run, step_id, status, state):
         engine.record(event)
     return engine
 
@@ -132,17 +148,17 @@ async def test_engine_and_ui_agree_on_every_step_action(
             await on_screen(pilot, f"phase-{phase_id}")
             screen = app.screen
             for status in StepStatus:
-                for gates_open in (True, False):
-                    app.engine = engine_in(base, step_id, status, gates_open)
+                for state in STATES:
+                    app.engine = engine_in(base, step_id, status, state)
                     if hasattr(screen, "select_step"):
                         screen.select_step(step_id)
                     for action in ENGINE_ACTIONS:
                         ui = any(screen.check_action(key, ()) for key in keys_for(action, kind))
-                        probe = engine_in(base, step_id, status, gates_open)
+                        probe = engine_in(base, step_id, status, state)
                         accepted = await engine_accepts(probe, action, step_id)
                         if ui != accepted:
                             disagreements.append(
-                                f"{kind} {status} gates_open={gates_open} {action}: "
+                                f"{kind} {status} ({state}) {action}: "
                                 f"engine {'accepts' if accepted else 'refuses'}, "
                                 f"UI {'shows' if ui else 'hides'} it"
                             )
@@ -161,7 +177,7 @@ async def test_engine_and_ui_agree_on_finish(tmp_path: Path, stub_executors: Non
         app.open_phase("golive")
         await on_screen(pilot, "phase-golive")
         for decided in (False, True):
-            probe = engine_in(base, "golive.decision", StepStatus.PENDING, True)
+            probe = engine_in(base, "golive.decision", StepStatus.PENDING, "gates open")
             if decided:
                 probe.decide("HOLD FOR REVIEW", authorized_by="Boss")
             app.engine = probe

@@ -25,6 +25,7 @@ from warungin_tui.rules import (
     DECISIONS,
     Action,
     Refusal,
+    open_automated_steps,
     phase_refusal,
     run_refusal,
     step_refusal,
@@ -328,9 +329,7 @@ class Engine(HumanAnswers, RollbackProcedure):
         """Run the phase's automated steps in order; stop at the first one that does not pass."""
         self.check_phase_action(phase_id, Action.RUN_PHASE)
         outcomes = []
-        for spec in self.run.playbook.phase(phase_id).steps:
-            if not spec.automated or self.run.status(spec.id) in GATE_OK:
-                continue
+        for spec in open_automated_steps(self.run, phase_id):
             confirmed = False
             if spec.destructive or (
                 self.run.status(spec.id) == StepStatus.INTERRUPTED and not spec.retry_safe

@@ -96,7 +96,13 @@ class GoLiveScreen(RunScreen):
                 text.append(f" · {blocker}\n", style="yellow")
         if self.refusal_text:
             text.append(f"\n{self.refusal_text}\n", style="bold red")
-        text.append("\nenter records the decision; F finishes the run afterwards.", style="dim")
+        closed = run_refusal(run, Action.DECIDE)
+        if closed is not None:
+            text.append(f"\n{closed.reason}", style="dim")
+        else:
+            text.append(
+                "\nenter records the decision; F finishes the run afterwards.", style="dim"
+            )
         self.query_one("#golive-text", Static).update(text)
 
     def on_step_changed(self, message: StepChanged) -> None:

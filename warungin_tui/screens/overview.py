@@ -125,7 +125,10 @@ class OverviewScreen(RunScreen):
         elapsed = phase_elapsed(run, phase_id, self.wizard.clock())
         words = str(status)
         if phase_id == "rollback" and status == PhaseStatus.NOT_STARTED:
-            words = "ready (R)" if run.rollback_available else "no backup"
+            refused = run_refusal(run, Action.ROLLBACK)
+            words = "ready (R)" if refused is None else "no backup"
+            if refused is not None and run.rollback_available:
+                words = "closed"  # the run ended: finished, abandoned
         state = f"{words:<11} {done:>2}/{total:<2} {hms(elapsed):>7}"
         return row(PHASE_ICONS[status], PHASE_STYLES[status], phase.title, state)
 

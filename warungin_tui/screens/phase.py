@@ -20,7 +20,7 @@ from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
-from warungin_tui.rules import Refusal
+from warungin_tui.rules import Refusal, lifecycle_refusal
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
@@ -193,7 +193,10 @@ class PhaseScreen(StepScreen):
             text.append(f"\nOverridden by {result.by}: {result.override_reason}", style="magenta")
         elif result.note and result.note != result.detail:
             text.append(f"\nNote: {result.note}")
-        if result.status in (StepStatus.INTERRUPTED, StepStatus.FAILED) and spec.automated:
+        closed = lifecycle_refusal(run, self.phase.id)
+        if closed is not None:
+            text.append(f"\n{closed.reason}", style="bold yellow")
+        elif result.status in (StepStatus.INTERRUPTED, StepStatus.FAILED) and spec.automated:
             text.append(
                 "\nr reconnects and retries · o overrides with a reason · R rolls back",
                 style="bold yellow",

@@ -107,6 +107,9 @@ def test_engine_layers_import_no_textual() -> None:
     modules = [
         "engine",
         "answers",
+        "rules",
+        "lifecycle",
+        "files",
         "rollback",
         "errors",
         "journal",

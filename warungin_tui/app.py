@@ -238,16 +238,6 @@ class WarunginApp(App[int]):
         engine = self.engine
         return engine is not None and bool(engine.run.failed_gates())
 
-    def select_next_open_step(self, phase_id: str) -> None:
-        """After `a`, put the cursor on what still needs the operator (a tick, a name)."""
-        from warungin_tui.screens.base import StepScreen
-
-        screen = self.screen
-        next_step = self.require_engine().run.next_step(phase_id)
-        if isinstance(screen, StepScreen) and screen.phase_id == phase_id and next_step:
-            screen.following = False
-            screen.select_step(next_step)
-
     def start_new_run(self) -> None:
         """A new deployment is a new run: same operator and connection, a new journal."""
         old = self.require_engine()

@@ -24,6 +24,7 @@ from warungin_tui.rules import (
     step_refusal,
 )
 from warungin_tui.run import BAD, GATE_OK, StepStatus
+from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import (
     CopyMessageRequested,
@@ -151,7 +152,7 @@ class RunDriver:
         engine = self.engine
         await self._reconnect(engine)
         outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
-        self.app.select_next_open_step(phase_id)
+        self._select_next_open_step(phase_id)
         phase = engine.run.playbook.phase(phase_id)
         left = open_automated_steps(engine.run, phase_id)
         if not left:
@@ -167,6 +168,14 @@ class RunDriver:
             self.app.notify(
                 f"Stopped before {spec.title}.", title=phase.title, severity="warning"
             )
+
+    def _select_next_open_step(self, phase_id: str) -> None:
+        """After `a`, put the cursor on what still needs the operator (a tick, a name)."""
+        screen = self.app.screen
+        next_step = self.engine.run.next_step(phase_id)
+        if isinstance(screen, StepScreen) and screen.phase_id == phase_id and next_step:
+            screen.following = False
+            screen.select_step(next_step)
 
     async def _rollback(self, reason: str) -> None:
         engine = self.engine

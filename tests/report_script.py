@@ -26,6 +26,7 @@ from warungin_tui.config import Config, parse_config
 from warungin_tui.engine import Engine
 from warungin_tui.playbook import StepSpec
 from warungin_tui.remote import CommandResult
+from warungin_tui.steps.http import HttpAnswer
 
 RUN_ID = "20251231-143000-c0ffee"
 START = datetime(2025, 12, 31, 14, 30, tzinfo=UTC)
@@ -105,13 +106,13 @@ class FakeProber:
 
     async def request(
         self, method: str, url: str, *, via_ssh: bool, json_body: Any, timeout: float
-    ) -> tuple[httpx.Response, float, str]:
+    ) -> HttpAnswer:
         status, body, latency = self.routes[url]
         self.clock.advance(latency)
         request = httpx.Request(method, url)
         if isinstance(body, str):
-            return httpx.Response(status, text=body, request=request), latency, url
-        return httpx.Response(status, json=body, request=request), latency, url
+            return HttpAnswer(httpx.Response(status, text=body, request=request), latency, url)
+        return HttpAnswer(httpx.Response(status, json=body, request=request), latency, url)
 
     async def aclose(self) -> None:
         pass

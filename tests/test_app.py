@@ -657,7 +657,70 @@ async def test_quit_while_a_step_runs_records_it_interrupted(tmp_path: Path) -> 
     events = [r["event"] for r in read_journal(journal)]
     last = [e for e in events if e.get("step") == "phase1.active_sessions"][-1]
     assert last["type"] == "step_finished" and last["status"] == "interrupted"
-    assert app.return_value == 1  # a phase is left failed (interrupted)
+    assert app.return_value == 0  # quitting stopped it: the run had not failed
+
+
+@pytest.mark.sshd
+@pytest.mark.parametrize("key", ["q", "ctrl+q"])
+async def test_quit_while_a_real_command_runs_exits_0_without_asyncio_noise(
+    tmp_path: Path, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Over real sshd, a command that never ends: quitting records it interrupted, exits 0,
+    and asyncio logs no unretrieved `_GatheringFuture` CancelledError on the way out."""
+    import gc
+
+    from tests.app_fixtures import make_config, mock_http
+    from tests.conftest import processes_mentioning
+    from warungin_tui.remote import Remote
+    from warungin_tui.sandbox.openssh import OpenSSHServer
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text("#!/bin/sh\nsleep 300\n")
+    (bin_dir / "docker").chmod(0o755)
+    server = OpenSSHServer(tmp_path / "sshd", path_prepend=[bin_dir])
+    server.start()
+    try:
+        config = make_config(tmp_path)
+        target = config.target.model_copy(
+            update={
+                "host": server.host,
+                "port": server.port,
+                "user": server.user,
+                "project_dir": str(tmp_path),
+                "known_hosts": str(server.known_hosts_path),
+                "identity_file": str(server.client_key_path),
+            }
+        )
+        app = WarunginApp(
+            config.model_copy(update={"target": target}),
+            tmp_path / "warungin.toml",
+            journal_dir=tmp_path / "journals",
+            remote_factory=Remote,
+            prepare_engine=mock_http,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            app = await start(pilot)
+            open_gates(app, "pre")
+            app.open_phase("phase1", "phase1.active_sessions")
+            await on_screen(pilot, "phase-phase1")
+            await pilot.press("enter")
+            await until(pilot, lambda: processes_mentioning(f"{bin_dir}/docker compose exec"))
+            await pilot.press(key)
+            if key == "q":
+                await on_screen(pilot, "confirm")
+                await pilot.press("y")
+            await until(pilot, lambda: app.return_value is not None)
+        gc.collect()  # an unretrieved future's exception is logged when it is collected
+    finally:
+        server.stop()
+    assert app.return_value == 0
+    journal = next((tmp_path / "journals").glob("run-*.jsonl"))
+    events = [r["event"] for r in read_journal(journal)]
+    last = [e for e in events if e.get("step") == "phase1.active_sessions"][-1]
+    assert last["type"] == "step_finished" and last["status"] == "interrupted"
+    noise = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
+    assert not noise, noise
 
 
 @pytest.mark.parametrize("size", [(60, 20), (120, 40)])

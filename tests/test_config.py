@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -136,3 +137,22 @@ def test_help_and_version() -> None:
     assert "demo" in run_cli("--help").stdout
     version = run_cli("--version")
     assert version.returncode == 0 and "warungin-tui" in version.stdout
+
+
+BRANCH_NAMES = [
+    "main", "feature/x-1", "v1.2", "release_1.0+b", "a@b", "@", "@a", "a-", "refs/heads/x", "é",
+    "HEAD", "-x", "--upload-pack=touch PWNED;git-upload-pack", "a..b", ".a", "a.lock", "a/.b",
+    "a/", "/a", "a//b", "a.", "a@{b", "@{-1}", "a b", "a~", "a^", "a:b", "a?", "a*", "a[", "a\\b",
+    "a.lock/b", "x/a.lock", "tab\there", "nl\nx", "del\x7f", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", BRANCH_NAMES)
+def test_branch_rule_agrees_with_git_check_ref_format(name: str, tmp_path: Path) -> None:
+    """The pure rule says what real `git check-ref-format --branch` says (outside a repo)."""
+    from warungin_tui.config_rules import branch_problem
+
+    git = subprocess.run(
+        ["git", "check-ref-format", "--branch", name], cwd=tmp_path, capture_output=True
+    )
+    assert (branch_problem(name) is None) == (git.returncode == 0), (name, git.stderr)

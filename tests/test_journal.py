@@ -162,3 +162,78 @@ def test_resume_marks_a_running_step_interrupted(tmp_path: Path) -> None:
     assert len(result.output) > 0
     assert "unknown" in result.detail
     assert verify_journal(short).ok
+
+
+TORN_TAILS = {
+    "no_newline": b'{"seq": 4, "at": "2026-',
+    "zeros_from_the_filesystem": b"\x00" * 300,
+    "not_json_with_newline": b'{"seq": 4, "ev\x00\x00\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORN_TAILS))
+def test_torn_last_line_is_a_crash_not_tampering(tmp_path: Path, name: str) -> None:
+    """verify-log, export and resume all read it the same way: an incomplete last line, named
+    as such, not part of the run; the chain before it stands."""
+    from warungin_tui.export import export_journal
+
+    journal_dir, _ = run_child(tmp_path, 12)
+    (path,) = journal_dir.glob("run-*.jsonl")
+    original = read_journal(path)
+    with open(path, "ab") as handle:
+        handle.write(TORN_TAILS[name])
+    result = verify_journal(path)
+    assert result.ok and result.torn_tail and result.lines == 12
+    cli = run_cli("verify-log", str(path))
+    assert cli.returncode == 0, cli.stderr
+    assert "chain intact; incomplete last line (crash during a write)" in cli.stdout
+    markdown, _ = export_journal(path, tmp_path / "out")
+    text = markdown.read_text(encoding="utf-8")
+    assert "incomplete last line (crash during a write)" in text and "BROKEN" not in text
+    engine = Engine.resume(load_config(SAMPLE_CONFIG), path)
+    engine.record({"type": "note", "text": "after the crash"})
+    records = read_journal(path)  # resume dropped the same line: nothing lost, nothing invented
+    assert records[:12] == original and engine.run.events == len(records)
+    after = verify_journal(path)
+    assert after.ok and not after.torn_tail and after.lines == len(records)
+
+
+def test_a_changed_last_line_is_still_tampering(tmp_path: Path) -> None:
+    """Valid JSON whose hash does not match is not a torn write."""
+    path = tmp_path / "run.jsonl"
+    write_events(path, 4)
+    path.write_bytes(path.read_bytes().replace(b"line 3", b"line 9"))
+    result = verify_journal(path)
+    assert not result.ok and not result.torn_tail and result.first_bad_line == 4
+    cli = run_cli("verify-log", str(path))
+    assert cli.returncode == 1 and "incomplete" not in cli.stderr
+
+
+@pytest.mark.parametrize("running", ["rollback.stop", None])
+async def test_crash_during_a_rollback_is_not_a_rollback_in_progress(
+    tmp_path: Path, running: str | None
+) -> None:
+    """After a crash mid-rollback nothing runs: resume closes the rollback as interrupted and
+    says where the host may be, instead of showing a rollback in progress."""
+    from warungin_tui.widgets.format import next_hint
+
+    config = load_config(SAMPLE_CONFIG)
+    engine = Engine.start_new(config, tmp_path / "j", operator="Dewi")
+    engine.record({"type": "rollback_started", "reason": "health failed", "by": "Dewi"})
+    if running:
+        engine.record({"type": "step_started", "step": running, "kind": "ssh"})
+    await engine.aclose()  # the process dies here
+    assert engine.journal is not None
+    resumed = Engine.resume(config, engine.journal.path)
+    try:
+        state = resumed.rollback_state()
+        assert state == "FAILED: see the log", state
+        assert "in progress" not in next_hint(resumed.run)
+        last = resumed.run.rollbacks[-1]
+        assert last["ok"] is False and last["stopped_at"] == running
+        assert "interrupted: the tool stopped during the rollback" in last["detail"]
+        if running:
+            assert "services may be partly stopped" in last["detail"]
+        assert verify_journal(resumed.journal.path).ok  # type: ignore[union-attr]
+    finally:
+        await resumed.aclose()

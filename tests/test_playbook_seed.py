@@ -191,8 +191,9 @@ def test_seed_flaws_are_fixed(playbook) -> None:
     # 4: no fixed sleeps
     assert all("sleep" not in (s.command or "") for s in playbook.all_steps())
     # 5: every expected service, cloudflared included, is started
-    started = " ".join(playbook.step(f"phase2.start.{i}").command for i in (1, 2, 3))
-    assert "cloudflared" in started
+    starts = [playbook.step(f"phase2.start.{i}") for i in (1, 2, 3)]
+    assert all("{group}" in (s.command or "") for s in starts)
+    assert "cloudflared" in [name for s in starts for name in s.start_group]
     # 2: no passwords on a command line
     assert all("sshpass" not in (s.command or "") for s in playbook.all_steps())
     # 6: rollback restores the exact tree and checks the old commit

@@ -105,3 +105,33 @@ async def test_project_dir_with_nasty_name_works_end_to_end(
     finally:
         await engine.aclose()
         await remote.close()
+
+
+def test_group_names_are_values_filled_once_never_templates() -> None:
+    """A `{db_name}` inside a service name stays literal in the command, title and services."""
+    from tests.helpers import SAMPLE_CONFIG
+    from warungin_tui.config import load_config
+    from warungin_tui.engine import Engine
+    from warungin_tui.playbook import build_playbook
+    from warungin_tui.run import Run
+
+    base = load_config(SAMPLE_CONFIG)
+    # Validation refuses such names; model_copy skips it to prove the templates alone are safe.
+    services = base.services.model_copy(update={"start_order": [["{db_name}", "{project_dir}"]]})
+    database = base.database.model_copy(update={"name": "x; touch PWNED #"})
+    config = base.model_copy(update={"services": services, "database": database})
+    engine = Engine(config, Run(build_playbook(config)), None, None, enforce_gates=False)
+    spec = engine.run.playbook.step("phase2.start.1")
+    assert spec.title == "Start group 1: {db_name} {project_dir}"
+    values = engine.values(spec)
+    command = render_command(spec.command or "", values)
+    assert command.endswith("up -d -- '{db_name}' '{project_dir}'")
+    assert "PWNED" not in command
+    ready = engine.run.playbook.step("phase2.ready.1")
+    assert ready.title == "Wait until group 1 is healthy: {db_name} {project_dir}"
+    from warungin_tui.templating import render_plain
+
+    assert render_plain(ready.services or "", engine.values(ready)).split() == [
+        "{db_name}",
+        "{project_dir}",
+    ]

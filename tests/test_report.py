@@ -246,7 +246,10 @@ KEY_BLOCK = [
 
 
 async def test_secrets_never_reach_the_export(clock: script.FakeClock, tmp_path: Path) -> None:
-    config = script.make_config(endpoints={"frontend": "https://viewer:viewpw99@pos.example"})
+    config = script.make_config()
+    # Config refuses a password in a URL now; a journal from an older version may still hold one.
+    leaky_url = {"frontend": "https://viewer:viewpw99@pos.example"}
+    config = config.model_copy(update={"endpoints": config.endpoints.model_copy(update=leaky_url)})
     engine = await script.new_engine(clock, tmp_path / "journal", config)
     leaky = "conn postgres://app:s3cret@db/x\nAuthorization: Bearer abcdef123456789\n"
     script.set_rule(engine.remote, "docker info", 0, " Server Version: 27\n" + leaky)

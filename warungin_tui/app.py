@@ -389,6 +389,8 @@ class WarunginApp(App[int]):
         if self._quitting:
             return
         self._quitting = True
+        # The run as it stood: a step stopped because the operator quit has not failed.
+        code = self.exit_code()
         workers = [w for w in self.workers if w.is_running and w.group in (STEP_GROUP, "connect")]
         for worker in workers:
             worker.cancel()
@@ -399,7 +401,6 @@ class WarunginApp(App[int]):
             except (Exception, asyncio.CancelledError):  # noqa: BLE001 - cancelled is expected
                 pass
         await self._close()
-        code = self.exit_code()
         self.exit(code, return_code=code)
 
     def exit_code(self) -> int:

@@ -112,14 +112,16 @@ def _table(rows: list[dict[str, Any]]) -> str:
 @click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
 def verify_log(journal: Path) -> None:
     """Check a run journal's sha256 chain; name the first broken line."""
-    from warungin_tui.journal import verify_journal
+    from warungin_tui.journal import TORN_LAST_LINE, verify_journal
 
     result = verify_journal(journal)
+    # Not tampering: resume ignores such a line the same way, so the chain before it stands.
+    torn = f"; {TORN_LAST_LINE}: not part of the run" if result.torn_tail else ""
     if result.ok:
-        click.echo(f"{journal}: ok, {result.lines} lines, chain intact")
+        click.echo(f"{journal}: ok, {result.lines} lines, chain intact{torn}")
         return
     where = f"line {result.first_bad_line}: " if result.first_bad_line else ""
-    fail(f"{journal}: {where}{result.reason}", EXIT_FAILED)
+    fail(f"{journal}: {where}{result.reason}{torn}", EXIT_FAILED)
 
 
 @main.command()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,7 +19,11 @@ from pydantic import (
     model_validator,
 )
 
+from warungin_tui import config_rules as rules
+
 ENV_CONFIG = "WARUNGIN_TUI_CONFIG"
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_NESTING = 20  # of arrays and inline tables; the deepest real key needs 2
 SEED_SERVICES = [
     "postgres",
     "redis",
@@ -52,30 +58,40 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+def _checked(rule: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator from a config_rules check (its reason becomes the message)."""
+
+    def check(value: str) -> str:
+        problem = rule(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
 Port = Annotated[int, Field(ge=1, le=65535)]
-PositiveSeconds = Annotated[float, Field(gt=0)]
+# TOML has inf and nan; neither is a time limit, and JSON (the journal) cannot hold them.
+PositiveSeconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Text = Annotated[str, _checked(rules.text_problem)]
+LocalPath = Annotated[str, _checked(rules.local_path_problem)]
+RemotePath = Annotated[str, _checked(rules.remote_path_problem)]
+ServiceName = Annotated[str, _checked(rules.compose_service_problem)]
 
 
 class TargetConfig(_Section):
-    host: str
+    host: Annotated[str, _checked(rules.host_problem)]
     """Host name or address of the Warungin server."""
     port: Port = 22
-    user: str
+    user: Annotated[str, _checked(rules.login_name_problem)]
     """Login user; need not be root."""
-    project_dir: str
+    project_dir: RemotePath
     """Folder of the Warungin checkout on the server (holds docker-compose.yml)."""
-    known_hosts: str = "~/.ssh/known_hosts"
-    identity_file: str | None = None
+    known_hosts: LocalPath = "~/.ssh/known_hosts"
+    identity_file: LocalPath | None = None
     """Private key file; the SSH agent is used when absent."""
-    backup_dir: str | None = None
+    backup_dir: RemotePath | None = None
     """Where release backups are written; defaults to project_dir (earlier backups excluded)."""
-
-    @field_validator("host", "user", "project_dir")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
 
     @property
     def effective_backup_dir(self) -> str:
@@ -87,8 +103,8 @@ class TargetConfig(_Section):
 
 
 class ReleaseConfig(_Section):
-    version: str
-    branch: str = "main"
+    version: Annotated[str, _checked(rules.version_problem)]
+    branch: Annotated[str, _checked(rules.branch_problem)] = "main"
 
 
 class EndpointsConfig(_Section):
@@ -102,14 +118,24 @@ class EndpointsConfig(_Section):
     @field_validator("api", "frontend")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
+        if not re.match(r"^https?://[^/\s]+", value) or rules.control_characters(value):
             raise ValueError("must be an http:// or https:// URL")
+        if any(c.isspace() for c in value) or len(value) > rules.MAX_PATH_LENGTH:
+            raise ValueError("must be an http:// or https:// URL without spaces")
+        authority = value.split("://", 1)[1].split("/", 1)[0]
+        if "@" in authority:
+            userinfo = authority.rsplit("@", 1)[0]
+            if ":" in userinfo:
+                raise ValueError("must not hold a password (user:password@): secrets stay out")
+            raise ValueError("must not hold a user name (user@): write the plain URL")
         return value.rstrip("/")
 
 
 class ServicesConfig(_Section):
-    expected: list[str] = Field(default_factory=lambda: list(SEED_SERVICES))
-    start_order: list[list[str]] = Field(default_factory=lambda: [g[:] for g in SEED_START_ORDER])
+    expected: list[ServiceName] = Field(default_factory=lambda: list(SEED_SERVICES))
+    start_order: list[list[ServiceName]] = Field(
+        default_factory=lambda: [g[:] for g in SEED_START_ORDER]
+    )
 
     @field_validator("start_order")
     @classmethod
@@ -127,28 +153,31 @@ class ServicesConfig(_Section):
         return self
 
 
+PostgresName = Annotated[str, _checked(rules.postgres_identifier_problem)]
+
+
 class DatabaseConfig(_Section):
-    service: str = "postgres"
-    user: str = "warungin"
-    name: str = "warungin"
-    backups_dir: str | None = None
+    service: ServiceName = "postgres"
+    user: PostgresName = "warungin"
+    name: PostgresName = "warungin"
+    backups_dir: RemotePath | None = None
     """Folder of the database dumps; defaults to <project_dir>/backups/db."""
-    backups_glob: str = "*.sql.gz"
+    backups_glob: Annotated[str, _checked(rules.file_glob_problem)] = "*.sql.gz"
 
 
 class OperatorConfig(_Section):
-    name: str = ""
+    name: Text = ""
 
 
 class ContactsConfig(_Section):
-    tech_lead: str = ""
-    tech_lead_email: str = ""
-    tech_lead_phone: str = ""
-    ops_lead: str = ""
-    security_lead: str = ""
-    database_admin: str = ""
-    on_call_rotation: str = ""
-    notify_to: str = "All Staff"
+    tech_lead: Text = ""
+    tech_lead_email: Text = ""
+    tech_lead_phone: Text = ""
+    ops_lead: Text = ""
+    security_lead: Text = ""
+    database_admin: Text = ""
+    on_call_rotation: Text = ""
+    notify_to: Text = "All Staff"
 
 
 class ThresholdsConfig(_Section):
@@ -165,9 +194,9 @@ class ThresholdsConfig(_Section):
 
 
 class ArchiveConfig(_Section):
-    dir: str | None = None
+    dir: LocalPath | None = None
     """Where deployment logs are exported; defaults to the user data folder."""
-    journal_dir: str | None = None
+    journal_dir: LocalPath | None = None
     """Where run journals live; defaults to the user state folder."""
 
 
@@ -221,6 +250,8 @@ def _describe_error(error: dict[str, Any]) -> str:
         return _range_message(error)
     if kind in ("float_type", "float_parsing"):
         return "must be a number"
+    if kind == "finite_number":
+        return "must be a finite number (not inf or nan)"
     if kind in ("string_type",):
         return "must be a string"
     if kind in ("bool_type", "bool_parsing"):
@@ -289,16 +320,46 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
 
 def load_config(path: Path) -> Config:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_CONFIG_BYTES + 1)  # /dev/zero or a huge file must not fill memory
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES // 1024} kB"], path)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{path}: no such file"], path) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a folder, not a file"], path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot be read ({exc})"], path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {exc}"], path) from None
+        raise ConfigError([f"{path}: not valid TOML: {_one_line(str(exc))}"], path) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        data = None
+    if data is None or _nesting_depth(data) > MAX_CONFIG_NESTING:
+        too_deep = f"nested too deeply (at most {MAX_CONFIG_NESTING} levels)"
+        raise ConfigError([f"{path}: {too_deep}"], path)
     return parse_config(data, path)
+
+
+def _nesting_depth(data: Any) -> int:
+    """How deep tables and arrays nest (iterative: the value may be deeper than the stack)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1) for item in value)
+    return deepest
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 200 else flat[:200] + "..."
 
 
 def user_config_path() -> Path:

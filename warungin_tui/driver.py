@@ -192,7 +192,7 @@ class RunDriver:
     async def confirm_step(self, spec: StepSpec, why: str = "") -> bool:
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.engine
-        preview = command_preview(spec, engine.values(), engine.run.results[spec.id])
+        preview = command_preview(spec, engine.values(spec), engine.run.results[spec.id])
         message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
         dialog = ConfirmScreen(f"Run {spec.title}?", message, danger=True)
         return bool(await self.app.push_screen_wait(dialog))

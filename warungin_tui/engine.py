@@ -36,7 +36,7 @@ from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
 from warungin_tui.templating import TemplateValueMissing
-from warungin_tui.values import config_values
+from warungin_tui.values import config_values, group_values
 
 OUTPUT_JOURNAL_LIMIT = 5000
 """Lines per step attempt written to the journal; the rest is counted, not kept."""
@@ -119,7 +119,8 @@ class Engine(HumanAnswers, RollbackProcedure):
         playbook = build_playbook(config)
         run = rebuild_run(playbook, records)
         engine = cls(config, run, Journal(path), remote)
-        for step_id in run.running_steps():
+        running = run.running_steps()
+        for step_id in running:
             engine.record(
                 {
                     "type": "step_finished",
@@ -129,6 +130,15 @@ class Engine(HumanAnswers, RollbackProcedure):
                     "is unknown: check before retrying",
                 }
             )
+        if run.rollbacks and "ok" not in run.rollbacks[-1]:
+            # Nothing runs any more: the rollback ended when the tool did, wherever it was.
+            stopped_at = next(
+                (s for s in running if run.playbook.phase_of(s).id == "rollback"), None
+            )
+            detail = "interrupted: the tool stopped during the rollback"
+            if stopped_at is None:
+                detail += " (between two of its steps): check the host before going on"
+            engine._rollback_finished(False, detail, stopped_at, [])
         return engine
 
     # -- events --
@@ -152,7 +162,8 @@ class Engine(HumanAnswers, RollbackProcedure):
             listener(record)
 
     # -- template values --
-    def values(self) -> dict[str, Any]:
+    def values(self, spec: StepSpec | None = None) -> dict[str, Any]:
+        """Every template value, plus `{group}`... for an expanded start-order step."""
         values = config_values(self.config)
         now = datetime.now().astimezone()
         minutes = self.config.thresholds.maintenance_minutes
@@ -166,6 +177,8 @@ class Engine(HumanAnswers, RollbackProcedure):
             rollback_state=self.rollback_state(),
         )
         values.update(self.run.values)
+        if spec is not None:
+            values.update(group_values(spec.start_group, spec.start_group_index))
         return values
 
     def issue_summary(self) -> str:
@@ -248,7 +261,7 @@ class Engine(HumanAnswers, RollbackProcedure):
                 self.active_step = None
 
     async def _execute(self, spec: StepSpec) -> Outcome:
-        values = self.values()
+        values = self.values(spec)
         journaled = 0
         dropped = 0
         redactor = LineRedactor()

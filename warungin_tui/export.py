@@ -11,7 +11,7 @@ from typing import Any
 from warungin_tui.config import Config, ConfigError, archive_dir, parse_config
 from warungin_tui.files import make_private_dir as _make_dir
 from warungin_tui.files import write_private as _write_private
-from warungin_tui.journal import JournalError, read_journal, verify_journal
+from warungin_tui.journal import JournalError, read_journal, split_torn_tail, verify_journal
 from warungin_tui.playbook import build_playbook
 from warungin_tui.report import JournalInfo, build_report, markdown_of
 from warungin_tui.report_format import parse_at
@@ -41,8 +41,8 @@ def journal_info(path: Path) -> JournalInfo:
     """Chain verification, line count, final hash and recording tool version of a journal."""
     result = verify_journal(path)
     try:
-        # Bytes after the last newline are a torn write: never part of the journal.
-        lines = [line for line in path.read_bytes().split(b"\n")[:-1] if line.strip()]
+        # A torn last line (a crash during a write) is never part of the journal.
+        lines = [line for line in split_torn_tail(path.read_bytes())[0] if line.strip()]
     except OSError:
         lines = []
     first = _record(lines[0]) if lines else {}
@@ -55,6 +55,7 @@ def journal_info(path: Path) -> JournalInfo:
         last_hash=last.get("hash"),
         first_bad_line=result.first_bad_line,
         problem=result.reason,
+        torn_tail=result.torn_tail,
         recorded_with=event.get("tool_version") if isinstance(event, dict) else None,
         recorded_playbook=event.get("playbook") if isinstance(event, dict) else None,
     )

@@ -59,13 +59,40 @@ class Journal:
             self._fd = -1
 
 
+TORN_LAST_LINE = "incomplete last line (crash during a write)"
+
+
+def split_torn_tail(data: bytes) -> tuple[list[bytes], bytes]:
+    """The journal's complete lines, and its torn last line (b"" when there is none).
+
+    A crash during a write can spoil only the last line: bytes after the last newline, or a
+    last line that is not JSON (a filesystem may leave zeros). Such a line never happened;
+    verify-log, export and resume all read a journal through this one function.
+    """
+    lines = data.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]
+    if tail:
+        return complete, tail
+    # One bad line alone is no journal at all (read_journal names it), not a torn one.
+    if len(complete) > 1 and not _is_json_object(complete[-1]):
+        return complete[:-1], complete[-1] + b"\n"
+    return complete, b""
+
+
+def _is_json_object(raw: bytes) -> bool:
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
+
+
 def _drop_torn_tail(path: Path) -> None:
-    """A crash mid-write can leave a last line without its newline: it never happened."""
+    """A crash mid-write can leave a torn last line: it never happened, so it goes."""
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        keep = data.rfind(b"\n") + 1
+    _, torn = split_torn_tail(data)
+    if torn:
         with open(path, "r+b") as handle:
-            handle.truncate(keep)
+            handle.truncate(len(data) - len(torn))
             os.fsync(handle.fileno())
 
 
@@ -75,9 +102,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
         data = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"{path}: cannot be read ({exc.strerror})") from None
-    lines = data.split(b"\n")
-    complete, tail = lines[:-1], lines[-1]
-    del tail  # the bytes after the last newline are a torn write
+    complete, _ = split_torn_tail(data)
     records = []
     for number, raw in enumerate(complete, start=1):
         try:
@@ -96,6 +121,8 @@ class VerifyResult:
     lines: int
     first_bad_line: int | None = None
     reason: str = ""
+    torn_tail: bool = False
+    """The last line was torn by a crash during a write (not counted, as resume ignores it)."""
 
 
 def verify_journal(path: Path) -> VerifyResult:
@@ -104,9 +131,13 @@ def verify_journal(path: Path) -> VerifyResult:
         data = path.read_bytes()
     except OSError as exc:
         return VerifyResult(False, 0, None, f"cannot be read ({exc.strerror})")
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
+    raw_lines, torn = split_torn_tail(data)
+    result = _verify_lines(raw_lines)
+    result.torn_tail = bool(torn)
+    return result
+
+
+def _verify_lines(raw_lines: list[bytes]) -> VerifyResult:
     prev = GENESIS
     for number, raw in enumerate(raw_lines, start=1):
         try:

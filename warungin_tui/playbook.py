@@ -85,6 +85,10 @@ class StepSpec(_Strict):
     """Compose checks: the services to judge (space-separated; a template)."""
     for_each: str | None = None
     """`start_order`: repeat this step once per start group (`{group}`, `{group_index}`)."""
+    start_group: list[str] = Field(default_factory=list)
+    """An expanded `start_order` step: the services of its group (the value of `{group}`)."""
+    start_group_index: int | None = None
+    """An expanded `start_order` step: its group's place in the start order, from 1."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> StepSpec:
@@ -189,14 +193,16 @@ def build_playbook(config: Config, data: dict[str, Any] | None = None) -> Playbo
             steps.extend(_expand_start_order(block, config))
             block = []
             if step is not None:
-                steps.append(step)
+                steps.append(dict(step))  # titles are filled below: never in the caller's data
         phases.append({**phase, "steps": steps})
-    from warungin_tui.values import config_values
+    from warungin_tui.values import config_values, group_values
 
     values = config_values(config)
     for phase in phases:
         for step in phase["steps"]:
-            step["title"] = _fill_title(step["title"], values)
+            # One pass over the playbook's own template: a value is never formatted again.
+            group = group_values(step.get("start_group") or [], step.get("start_group_index"))
+            step["title"] = _fill_title(step["title"], {**values, **group})
     try:
         return Playbook.model_validate({**raw, "phases": phases})
     except ValidationError as exc:
@@ -213,24 +219,17 @@ def _fill_title(title: str, values: dict[str, Any]) -> str:
 
 
 def _expand_start_order(block: list[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+    """Copies of each step per start group; the group travels as data, filled in at render time."""
     expanded = []
     for index, group in enumerate(config.services.start_order, start=1):
-        values = {"group_index": str(index), "group_names": " ".join(group)}
         for step in block:
-            item = {
-                **step,
-                "id": f"{step['id']}.{index}",
-                "title": render_plain(step["title"], values),
-                "for_each": None,
-            }
-            item["command"] = step["command"].replace("{group}", " ".join(_quoted(group)))
-            if step.get("services"):
-                item["services"] = render_plain(step["services"], values)
-            expanded.append(item)
+            expanded.append(
+                {
+                    **step,
+                    "id": f"{step['id']}.{index}",
+                    "for_each": None,
+                    "start_group": list(group),
+                    "start_group_index": index,
+                }
+            )
     return expanded
-
-
-def _quoted(names: list[str]) -> list[str]:
-    from shlex import quote
-
-    return [quote(name) for name in names]

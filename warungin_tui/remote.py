@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 
@@ -29,8 +30,11 @@ KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much lat
 CLIENT_GRACE_S = 10  # the client gives up this long after the host-side deadline
 FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while it flows
 MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
+MAX_LINE_CHARS = 10_000  # a longer line is cut (a 2.5 MB "line" must not reach the journal)
 MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024  # far beyond any real known_hosts; /dev/zero is not
+MAX_KEY_FILE_BYTES = 1024 * 1024  # an RSA-16384 private key is ~13 kB
 
 # Every command runs inside this POSIX sh script. timeout(1) puts the command in its own process
 # group and TERMs/KILLs that group on the host. Closing a channel does not stop a command that
@@ -155,6 +159,7 @@ class _Output:
         self.kept: dict[str, list[str]] = {s: [] for s in self.STREAMS}
         self.kept_size = dict.fromkeys(self.STREAMS, 0)
         self.partial = dict.fromkeys(self.STREAMS, "")
+        self.partial_cut = dict.fromkeys(self.STREAMS, 0)  # characters cut from `partial`
         self.pending: dict[str, list[str]] = {s: [] for s in self.STREAMS}
         self.last_flush = time.monotonic()
         # One flush at a time keeps batches in order and slows readers to the callback's pace.
@@ -169,6 +174,15 @@ class _Output:
             return
         lines = (self.partial[stream] + chunk).split("\n")
         self.partial[stream] = lines.pop()
+        carried = self.partial_cut[stream]
+        if lines:  # what was cut from the unfinished line belongs to the first line ending now
+            lines[0] = _cut_line(lines[0], carried)
+            lines[1:] = [_cut_line(line) for line in lines[1:]]
+            carried = 0
+        if len(self.partial[stream]) > MAX_LINE_CHARS:  # a line that never ends stays bounded
+            carried += len(self.partial[stream]) - MAX_LINE_CHARS
+            self.partial[stream] = self.partial[stream][:MAX_LINE_CHARS]
+        self.partial_cut[stream] = carried
         self.pending[stream].extend(line.removesuffix("\r") for line in lines)
         if len(self.pending[stream]) >= MAX_BATCH_LINES or (
             time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S
@@ -181,8 +195,9 @@ class _Output:
             self.last_flush = time.monotonic()
             for stream in self.STREAMS:
                 if final and self.partial[stream]:
-                    self.pending[stream].append(self.partial[stream].removesuffix("\r"))
-                    self.partial[stream] = ""
+                    last = _cut_line(self.partial[stream], self.partial_cut[stream])
+                    self.pending[stream].append(last.removesuffix("\r"))
+                    self.partial[stream], self.partial_cut[stream] = "", 0
                 while self.pending[stream] and self.callback is not None:
                     batch = self.pending[stream][:MAX_BATCH_LINES]
                     del self.pending[stream][:MAX_BATCH_LINES]
@@ -271,6 +286,8 @@ class Remote:
             except OSError as exc:  # refused, no route; DNS (socket.gaierror: errno < 0)
                 reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or exc
                 raise HostUnreachable(f"{where}: {reason}") from None
+            except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
+                raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None
             self._conn, self._client = conn, client
 
     async def trust_host_key(self, error: HostKeyUnknown) -> None:
@@ -281,7 +298,7 @@ class Remote:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as file:
-                if file.tell() and not path.read_bytes().endswith(b"\n"):
+                if file.tell() and not _ends_with_newline(path):
                     line = "\n" + line
                 file.write(line)
         except OSError as exc:
@@ -346,7 +363,8 @@ class Remote:
         # A missing file is an empty list: asyncssh would fall back to ~/.ssh/known_hosts.
         path = self.known_hosts_path
         try:
-            return asyncssh.import_known_hosts(path.read_text(encoding="utf-8"))
+            text = read_capped(path, MAX_KNOWN_HOSTS_BYTES).decode("utf-8")
+            return asyncssh.import_known_hosts(text)
         except FileNotFoundError:
             return asyncssh.import_known_hosts("")
         except (OSError, UnicodeDecodeError, ValueError, asyncssh.KeyImportError) as exc:
@@ -371,7 +389,9 @@ class Remote:
             return ()
         path = Path(self.target.identity_file).expanduser()
         try:
-            return [asyncssh.read_private_key(path)]
+            return [asyncssh.import_private_key(read_capped(path, MAX_KEY_FILE_BYTES))]
+        except ValueError as exc:
+            raise AuthenticationFailed(f"cannot use identity file {path}: {exc}") from None
         except OSError as exc:
             raise AuthenticationFailed(
                 f"cannot read identity file {path}: {exc.strerror}"
@@ -442,7 +462,10 @@ class Remote:
             process.close()
             raise
         finally:
-            reading.cancel()  # first, or the gather future logs an unretrieved CancelledError
+            reading.cancel()
+            # A cancelled gather ends holding CancelledError as its exception: retrieve it, or
+            # asyncio logs "_GatheringFuture exception was never retrieved" on the way out.
+            reading.add_done_callback(_retrieve_exception)
             for task in pumps:
                 task.cancel()  # one pump may outlive a gather that failed on the other
         status = _exit_status(process)
@@ -477,3 +500,31 @@ def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
         number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
         return None if number is None else 128 + int(number)
     return process.exit_status
+
+
+def _cut_line(line: str, already_cut: int = 0) -> str:
+    """The line, at most MAX_LINE_CHARS of it, saying how much was cut."""
+    cut = already_cut + max(0, len(line) - MAX_LINE_CHARS)
+    if not cut:
+        return line
+    return f"{line[:MAX_LINE_CHARS]} [... {cut} more characters cut]"
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as file:
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def read_capped(path: Path, limit: int) -> bytes:
+    """A local file's bytes, refused (ValueError) past `limit`: /dev/zero must not fill memory."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1024} kB: not a file of this kind")
+    return data

@@ -12,6 +12,7 @@ from typing import Any
 
 from warungin_tui import __version__
 from warungin_tui.config import Config
+from warungin_tui.journal import TORN_LAST_LINE
 from warungin_tui.report_format import (
     code,
     esc,
@@ -56,6 +57,8 @@ class JournalInfo:
     last_hash: str | None = None
     first_bad_line: int | None = None
     problem: str = ""
+    torn_tail: bool = False
+    """The journal's last line was torn by a crash during a write (not tampering)."""
     recorded_with: str | None = None
     """Tool version written in the run_started event."""
     recorded_playbook: str | None = None
@@ -148,8 +151,11 @@ def _items(rows: list[dict[str, Any]]) -> str:
 def _journal_lines(journal: dict[str, Any] | None) -> tuple[list[list[str]], str]:
     if journal is None:
         return [["Journal", esc(na("no journal given to the export"))]], ""
+    torn = journal.get("torn_tail", False)
     if journal["chain_ok"]:
         chain, warning = f"intact ({journal['lines']} lines, every sha256 link verified)", ""
+        if torn:
+            chain += f"; {TORN_LAST_LINE}, not part of the run"
     else:
         where = f"line {journal['first_bad_line']}" if journal["first_bad_line"] else "the file"
         chain = f"BROKEN at {where} ({journal['problem']})"

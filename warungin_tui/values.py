@@ -37,3 +37,10 @@ def config_values(config: Config) -> dict[str, Any]:
     for key, number in config.thresholds.model_dump().items():
         values[key] = _fmt(number)
     return values
+
+
+def group_values(group: list[str], index: int | None) -> dict[str, Any]:
+    """`{group}` (a list: one shell word per service), `{group_index}`, `{group_names}`."""
+    if index is None:
+        return {}
+    return {"group": list(group), "group_index": str(index), "group_names": " ".join(group)}

@@ -24,12 +24,15 @@ def err(line: str) -> None:
 def parse(
     args: list[str], flags: set[str], valued: set[str], *, stop_at_positional: bool = False
 ) -> tuple[dict[str, str], list[str]]:
-    """Cobra-like option parsing: `--opt=v`, `--opt v`, `-o v`; unknown flags are errors."""
+    """Cobra-like option parsing: `--opt=v`, `--opt v`, `-o v`, `--` ends the flags; unknown
+    flags are errors."""
     opts: dict[str, str] = {}
     rest: list[str] = []
     items = iter(range(len(args)))
     for i in items:
         arg = args[i]
+        if arg == "--":  # pflag: the end of the flags, everything after is an argument
+            return opts, [*rest, *args[i + 1 :]]
         if not arg.startswith("-") or arg == "-":
             if stop_at_positional:
                 return opts, args[i:]

@@ -171,7 +171,7 @@ class PhaseScreen(StepScreen):
         """The selected step in words: reference, command, state, what a person must do."""
         run = self.run
         result = run.results[spec.id]
-        values = self.engine.values()
+        values = self.engine.values(spec)
         text = Text(spec.title, style="bold")
         facts = [spec.seed_ref, str(spec.kind)]
         if spec.destructive:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +20,19 @@ if TYPE_CHECKING:
     from warungin_tui.remote import Remote
 
 BODY_KEPT = 4000
+MAX_BODY_BYTES = 1024 * 1024  # read at most this much of an answer (a gzip bomb stops here)
+VALUE_BODY_CHARS = 500  # the part of the body kept in the step's value (the journal)
+
+
+@dataclass
+class HttpAnswer:
+    """A probe's answer: the response with at most MAX_BODY_BYTES of its (decoded) body read."""
+
+    response: httpx.Response
+    latency_s: float
+    url: str
+    unread: str = ""
+    """Empty when the whole body was read, else what was left unread ("N bytes not read")."""
 
 
 class HttpProber:
@@ -29,8 +44,8 @@ class HttpProber:
 
     async def request(
         self, method: str, url: str, *, via_ssh: bool, json_body: Any, timeout: float
-    ) -> tuple[httpx.Response, float, str]:
-        """Returns the response, the latency in seconds and the URL actually requested."""
+    ) -> HttpAnswer:
+        """The response, the latency in seconds and the URL actually requested."""
         target = url
         headers = {}
         if via_ssh:
@@ -44,13 +59,57 @@ class HttpProber:
         started = time.perf_counter()
         # httpx timeouts are per phase; asyncio.timeout gives the step a real deadline.
         async with asyncio.timeout(timeout):
-            response = await self.client.request(
+            # Only encodings _read_capped can inflate with a cap.
+            headers["Accept-Encoding"] = "gzip, deflate"
+            request = self.client.build_request(
                 method, target, json=json_body, headers=headers, timeout=timeout
             )
-        return response, time.perf_counter() - started, target
+            streamed = await self.client.send(request, stream=True)
+            try:
+                body, unread = await _read_capped(streamed)
+            finally:
+                await streamed.aclose()
+        latency = time.perf_counter() - started
+        # The body is decoded already: the rebuilt response must not decode it again.
+        headers_kept = [
+            (k, v) for k, v in streamed.headers.multi_items() if k.lower() != "content-encoding"
+        ]
+        response = httpx.Response(
+            streamed.status_code, headers=headers_kept, content=body, request=streamed.request
+        )
+        return HttpAnswer(response, latency, target, unread)
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+async def _read_capped(response: httpx.Response) -> tuple[bytes, str]:
+    """At most MAX_BODY_BYTES of the decoded body, and a note of what was left unread.
+
+    gzip/deflate are inflated here with a cap on the output: 64 kB of a gzip bomb would
+    otherwise inflate to ~64 MB in one go inside httpx's decoder.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    inflate = zlib.decompressobj(47) if encoding in ("gzip", "x-gzip", "deflate") else None
+    own = (inflate is not None or encoding == "identity") and not response.is_stream_consumed
+    if not own:  # another encoding, or a body already in memory (decoded by httpx)
+        inflate = None
+    chunks = response.aiter_raw() if own else response.aiter_bytes()
+    body = bytearray()
+    async for raw in chunks:
+        room = MAX_BODY_BYTES - len(body)
+        try:
+            chunk = inflate.decompress(raw, room + 1) if inflate else raw
+        except zlib.error as exc:
+            raise httpx.DecodingError(f"cannot inflate the {encoding} answer: {exc}") from None
+        if len(chunk) > room:
+            body += chunk[:room]
+            announced = response.headers.get("content-length", "")
+            if announced.isdigit() and encoding == "identity":
+                return bytes(body), f"{int(announced) - MAX_BODY_BYTES} bytes not read"
+            return bytes(body), f"the rest after {MAX_BODY_BYTES} bytes not read"
+        body += chunk
+    return bytes(body), ""
 
 
 def _json_field(data: Any, dotted: str) -> Any:
@@ -69,7 +128,7 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     timeout = ctx.seconds(spec.timeout)
     shown = f"{spec.method} {url}" + (" (through SSH port forward)" if via_ssh else "")
     try:
-        response, latency, _ = await ctx.http.request(
+        answer = await ctx.http.request(
             spec.method, url, via_ssh=via_ssh, json_body=spec.json_body, timeout=timeout
         )
     except TimeoutError:
@@ -77,10 +136,20 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         return Outcome(StepStatus.FAILED, f"request failed: {reason}", command=shown)
+    response, latency = answer.response, answer.latency_s
     body = response.text[:BODY_KEPT]
     ms = round(latency * 1000, 1)
-    await ctx.output("stdout", [f"HTTP {response.status_code} in {ms} ms", *body.splitlines()[:40]])
-    value = {"status_code": response.status_code, "latency_ms": ms, "body": body[:500]}
+    shown_lines = body.splitlines()[:40]
+    if answer.unread:
+        shown_lines.append(f"(answer cut at {MAX_BODY_BYTES} bytes: {answer.unread})")
+    await ctx.output("stdout", [f"HTTP {response.status_code} in {ms} ms", *shown_lines])
+    value = {
+        "status_code": response.status_code,
+        "latency_ms": ms,
+        "body": body[:VALUE_BODY_CHARS],
+    }
+    if answer.unread:
+        value["unread"] = answer.unread
     captures = {}
     for name in spec.captures:
         captures[name] = ms if name.endswith("_ms") else round(latency, 3)

@@ -11,7 +11,8 @@ from warungin_tui.templating import render_plain
 def render_notice(spec: StepSpec, values: dict[str, object]) -> dict[str, str]:
     assert spec.message is not None
     return {
-        "subject": render_plain(spec.subject or spec.title, values),
+        # The title was filled when the playbook was built: never format it a second time.
+        "subject": render_plain(spec.subject, values) if spec.subject else spec.title,
         "body": render_plain(spec.message, values),
     }
 

@@ -57,7 +57,8 @@ async def run_command_once(
     if wanted is not None and result.exit_status != wanted:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
         outcome.status = StepStatus.FAILED
-        outcome.detail = f"exit code {result.exit_status} (expected {wanted}) {last[0]}".strip()
+        said = last[0] if len(last[0]) <= 300 else last[0][:300] + " [...]"
+        outcome.detail = f"exit code {result.exit_status} (expected {wanted}) {said}".strip()
         return outcome, None
     parsed = judge_output(ctx, spec, result.stdout)
     if parsed is not None:

@@ -150,7 +150,9 @@ def fixed_clock(app: WarunginApp, minutes: float = 12.5) -> Callable[[], datetim
 class SlowRemote(FakeRemote):
     """For a look at running steps: output trickles in batches, a few seconds per command."""
 
-    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> Any:
+    async def run(
+        self, command: str, *, timeout: float, on_output: Any = None, record: Any = None
+    ) -> Any:
         import asyncio
 
         if on_output is not None and ("compose build" in command or "tar --exclude" in command):

@@ -18,7 +18,12 @@ class FakeRemote:
         self.commands: list[str] = []
 
     async def run(
-        self, command: str, *, timeout: float, on_output: Callable | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: Callable | None = None,
+        record: str | None = None,
     ) -> CommandResult:
         self.commands.append(command)
         exit_status, stdout = 0, "ok\n"

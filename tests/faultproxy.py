@@ -1,4 +1,4 @@
-"""A TCP proxy for fault injection in userspace (no tc/iptables here, SSH-NOTES point 8)."""
+"""A TCP proxy for fault injection in userspace (no tc/iptables here, docs/ssh-notes.md point 8)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._connections: list[asyncio.Event] = []
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -45,17 +46,31 @@ class FaultProxy:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def blackhole_current(self) -> None:
+        """Hold every byte, FIN included, of the connections open now, both ways, for good:
+        the server never learns that the client gave up. New connections flow (a reconnect
+        over another path works)."""
+        for flowing in self._connections:
+            flowing.clear()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         self._writers.update((writer, up_writer))
+        connection = asyncio.Event()
+        connection.set()
+        self._connections.append(connection)
         for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(src, dst))
+            task = asyncio.create_task(self._pipe(src, dst, connection))
             self._tasks.add(task)
 
-    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, connection: asyncio.Event
+    ) -> None:
         with contextlib.suppress(ConnectionError):
             while data := await src.read(65536):
                 await self._flowing.wait()
+                await connection.wait()
                 dst.write(data)
                 await dst.drain()
+            await connection.wait()  # a blackholed connection does not pass the FIN on either
             dst.close()

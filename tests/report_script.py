@@ -269,7 +269,17 @@ async def through_phase2(engine: Engine, clock: FakeClock) -> None:
     do("skip", "pre.ops_briefed", "ops lead runs the deployment with us")
     do("record_input", "pre.on_call", "Rudi (ops), then Sari from 22:00")
     await engine.run_automated("phase1", confirm=yes)
+    do("confirm_notice_sent", "phase1.notify")  # the operator mailed it
     await engine.run_automated("phase2", confirm=yes)
+
+
+def record_monitoring(engine: Engine, clock: FakeClock, *, hours: int) -> None:
+    """Monitoring samples every 6 hours over `hours` (the shape issue 12 records is not fixed
+    yet: only the journal time matters to the export)."""
+    engine.record({"type": "monitoring_sample", "ok": True})
+    for _ in range(hours // 6):
+        clock.advance(6 * 3600)
+        engine.record({"type": "monitoring_sample", "ok": True})
 
 
 async def healthy_run(engine: Engine, clock: FakeClock) -> None:
@@ -292,7 +302,7 @@ async def healthy_run(engine: Engine, clock: FakeClock) -> None:
     do("sign_off", "completion.product_manager", "Rina Hartono")
     await engine.run_automated("monitoring")
     do("tick", "monitoring.user_activity", note="two tickets, both about printer paper")
-    clock.advance(24 * 3600)
+    record_monitoring(engine, clock, hours=24)
     do("record_input", "monitoring.uptime", "99.97")
     do("record_input", "monitoring.critical_issues", "0")
     do("record_input", "monitoring.user_reports", "2 (receipt printer paper)")
@@ -340,3 +350,16 @@ async def failed_run(engine: Engine, clock: FakeClock) -> None:
 
 
 Script = Callable[[Engine, FakeClock], Awaitable[None]]
+
+
+async def failed_no_rollback_run(engine: Engine, clock: FakeClock) -> None:
+    """Phase 3 health fails (503); nobody has rolled back yet."""
+    await through_phase2(engine, clock)
+    prober: FakeProber = engine.http  # type: ignore[assignment]
+    prober.routes[f"{API}/api/health"] = (503, {"status": "degraded", "version": "1.1.0"}, 0.031)
+    await engine.run_automated("phase3")
+
+
+async def in_progress_run(engine: Engine, clock: FakeClock) -> None:
+    """Deployed (Phases 1-2 done), Phase 3 not started."""
+    await through_phase2(engine, clock)

@@ -359,7 +359,9 @@ class DrainingRemote(FakeRemote):
         self.release = asyncio.Event()
         self.polls = 0
 
-    async def run(self, command: str, *, timeout: float, on_output: Any = None) -> Any:
+    async def run(
+        self, command: str, *, timeout: float, on_output: Any = None, record: Any = None
+    ) -> Any:
         if "FROM sessions" in command:
             self.polls += 1
             if self.polls > 1:
@@ -391,6 +393,11 @@ async def test_phase1_notice_wait_progress_and_destructive_confirmation(tmp_path
         assert "being updated to version 1.1.0" in saved.read_text()
         await pilot.press("c")
         assert "Expected downtime: 15-30 minutes." in app.clipboard
+        assert "State: prepared, not confirmed sent" in info_text(app)
+        await pilot.press("t")  # the operator sent it: a tick with who and when
+        await until(pilot, lambda: "phase1.notify" in run.notices_confirmed)
+        assert run.notices_confirmed["phase1.notify"]["by"] == run.operator
+        await until(pilot, lambda: "State: confirmed sent by " in info_text(app))
         log = app.screen.query_one("#output", Log)
         assert any("Dear Team," in line for line in log.lines)
         # Step 1.3: the wait shows the current count and the next poll
@@ -595,15 +602,19 @@ async def test_wrong_keys_explain_and_export(tmp_path: Path, monkeypatch: Any) -
     notes = Recorder()
     written: list[Path] = []
 
-    def export_run(run: Any, config: Any, out_dir: Path) -> list[Path]:
+    def export_recorded(
+        run: Any, config: Any, out_dir: Path, *, journal_path: Path, record: Any
+    ) -> list[Path]:
+        assert journal_path.is_file(), "the wizard's export is bound to its journal"
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"{run.run_id}.md"
+        record({"type": "export_written", "paths": [str(path)]})
         path.write_text("# log\n")
         written.append(path)
         return [path]
 
     fake = types.ModuleType("warungin_tui.export")
-    fake.export_run = export_run  # type: ignore[attr-defined]
+    fake.export_recorded = export_recorded  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "warungin_tui.export", fake)
     app, _ = make_app(tmp_path)
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:

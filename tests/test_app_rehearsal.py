@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tests.helpers import run_cli
 from tests.test_app import Recorder, footer_keys, on_screen, selected, text_of, until
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import archive_dir, journal_dir, load_config
@@ -168,7 +170,20 @@ async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Pa
             markdown = Path(run.exports[-2]).read_text()
             assert "OVERALL STATUS: SUCCESS" in markdown
             assert "Production Deployment Status: GO-LIVE APPROVED" in markdown
-            assert verify_journal(engine(app).journal.path).ok
+            assert markdown.splitlines()[2] == "**Outcome: SUCCESS**"
+            # the wizard's export is bound to its journal, as `warungin-tui export` is
+            journal_path = engine(app).journal.path
+            checked = verify_journal(journal_path)
+            assert checked.ok and checked.last_hash
+            exported = json.loads(Path(run.exports[-1]).read_text())["journal"]
+            assert exported["path"] == str(journal_path) and exported["chain_ok"] is True
+            assert exported["last_hash"] == checked.last_hash
+            assert exported["lines"] == checked.lines
+            assert f"| Final line sha256 | `{checked.last_hash}` |" in markdown
+            verified = run_cli("verify-log", str(journal_path))
+            assert verified.returncode == 0
+            named = f"sha256 of line {checked.lines} {checked.last_hash}"
+            assert verified.stdout.strip().endswith(named)
 
 
 async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Path) -> None:
@@ -210,6 +225,16 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
             assert run.rollbacks[-1]["reason"] == "health reports 1.0.0"
             health = httpx.get(f"{target.host.api_url}/api/health", timeout=10).json()
             assert health == {**health, "status": "ok", "version": "1.0.0"}
+            # the rollback's end exports the log, bound to the journal, with the outcome on top
+            await until(pilot, lambda: len(run.exports) == 2)
+            markdown = Path(run.exports[0]).read_text()
+            outcome = markdown.splitlines()[2]
+            assert outcome == "**Outcome: ROLLED BACK** (previous version restored)"
+            assert "| All code deployed successfully | **NO** |" in markdown
+            assert "Code Pulled: ROLLED BACK (" in markdown
+            exported = json.loads(Path(run.exports[1]).read_text())["journal"]
+            assert exported["path"] == str(engine(app).journal.path)
+            assert exported["chain_ok"] is True and len(exported["last_hash"]) == 64
 
 
 async def test_rollback_closes_the_deployment_and_offers_a_new_run(tmp_path: Path) -> None:

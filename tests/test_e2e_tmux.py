@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import wait_until
+from tests.helpers import REPO, wait_until
 from tests.tmux_driver import TmuxScreen
 from warungin_tui.config import load_config
 from warungin_tui.journal import read_journal, verify_journal
@@ -48,6 +48,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "TERM": "xterm-256color",
         "PATH": os.environ["PATH"],
         "WARUNGIN_TUI_CONFIG": "",
+        "PYTHONPATH": str(REPO),  # this checkout, wherever the script was installed from
     }
 
 
@@ -108,7 +109,7 @@ def start_and_open_checklist(screen: TmuxScreen, *, resume: bool = False) -> Non
     screen.wait_for("Pre-deployment checklist")
 
 
-def test_demo_to_the_verification_report_with_keys_only(tmp_path: Path, screens) -> None:
+def test_demo_to_the_end_with_keys_only_keeps_the_rehearsal(tmp_path: Path, screens) -> None:
     screen = TmuxScreen([console_script(), "demo"], env=private_env(tmp_path), cwd=tmp_path)
     screens.append(screen)
     start_and_open_checklist(screen)
@@ -127,6 +128,7 @@ def test_demo_to_the_verification_report_with_keys_only(tmp_path: Path, screens)
     assert "Service Status" in report
     assert report.count("UP & HEALTHY") >= 4
     assert "Backend health endpoint: 200 OK" in report
+    assert "Frontend loads: < 3 seconds" in report
     screen.keys("Escape")
     overview = screen.wait_for("Overview")
     for title in [
@@ -136,10 +138,48 @@ def test_demo_to_the_verification_report_with_keys_only(tmp_path: Path, screens)
         "Production smoke test",
     ]:
         assert re.search(rf"✔ {re.escape(title)}\s+passed", overview), overview
-    screen.keys("q")
+    # the rest of the run, to `F`: report ticks, completion, monitoring, go-live
+    screen.keys("n")  # the overview opens the phase the run stands at
+    screen.wait_for("PRODUCTION VERIFICATION REPORT")
+    answer_everything(screen, "2/2")
+    screen.keys("n")
+    screen.wait_for("Deployment completion")
+    answer_everything(screen, "5/5")
+    run_automated_phase(screen, "Post-deployment monitoring", "5/10")
+    answer_everything(screen, "10/10")
+    screen.keys("n")
+    screen.wait_for("Go-live decision")
+    screen.keys("Enter")
+    screen.wait_for(CHOICE)
+    screen.keys("Enter")  # GO-LIVE APPROVED is the first choice
+    screen.wait_for(PROMPT)
+    screen.type("Rehearsal Person")
+    screen.keys("Enter")
+    screen.wait_for("Effective date/time")
+    screen.keys("Enter")
+    screen.wait_for("GO-LIVE APPROVED")
+    screen.keys("F")
     screen.wait_for(CONFIRM)
     screen.keys("y")
-    screen.wait_for("EXITED-0", timeout=30)
+    screen.wait_for("Log exported", timeout=30)
+    screen.keys("q")
+    dialog = screen.wait_for(CONFIRM)
+    assert "cannot be resumed" in dialog
+    screen.keys("y")
+    screen.wait_for("EXITED-0", timeout=60)
+    printed = screen.joined_text()
+    kept_dir = Path(re.search(r"rehearsal kept in (\S+):", printed).group(1))  # type: ignore[union-attr]
+    assert kept_dir.parent == tmp_path / "data" / "warungin-tui" / "rehearsals"
+    assert kept_dir.name.endswith("-healthy")
+    kept = sorted(p.name for p in kept_dir.iterdir())
+    assert [n for n in kept if n.endswith(".md")] and [n for n in kept if n.endswith(".json")]
+    (journal,) = kept_dir.glob("run-*.jsonl")
+    assert verify_journal(journal).ok
+    for name in kept:
+        assert f"  {kept_dir / name}" in printed  # every kept file is named
+    markdown = next(kept_dir.glob("deployment-*.md")).read_text()
+    assert markdown.splitlines()[2] == "**Outcome: SUCCESS**"
+    assert not list(tmp_path.glob("warungin-*")), "the target's temporary folder is gone"
 
 
 def test_sigkill_in_phase_2_then_resume_keeps_every_tick(tmp_path: Path, screens) -> None:

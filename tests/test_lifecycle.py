@@ -75,7 +75,9 @@ async def assert_all_refused(engine: Engine, why: str) -> None:
 
 
 def resumed(engine: Engine) -> Engine:
+    """The run as a restarted tool rebuilds it (this process lets go of the journal first)."""
     assert engine.journal is not None
+    engine.journal.close()
     return Engine.resume(engine.config, engine.journal.path, remote=FakeRemote())
 
 
@@ -152,7 +154,8 @@ def test_finish_without_a_decision_is_refused(engine: Engine) -> None:
 
 # -- go-live approval rests on monitoring evidence -----------------------------------------------
 def sample(engine: Engine, at: datetime) -> None:
-    engine.record({"type": "monitoring_sample", "at": at.isoformat()})
+    """A monitoring sample taken at `at` (its journal time: issue 12 records them live)."""
+    engine.run.apply({"at": at.isoformat(), "event": {"type": "monitoring_sample"}})
 
 
 def test_monitoring_coverage_comes_from_samples(engine: Engine) -> None:

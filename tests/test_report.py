@@ -143,7 +143,7 @@ def test_healthy_run_fills_every_template_field(healthy: Engine) -> None:
     assert values[("PHASE 1: PRE-DEPLOYMENT", "Active Users")] == "0 (should be 0)"
     assert values[("PRODUCTION SMOKE TEST", "Completed")] == "YES (5/5 tests passed)"
     assert values[(None, "OVERALL STATUS")] == "SUCCESS"
-    assert values[(None, "TOTAL DEPLOYMENT TIME")] == "12.0 minutes"
+    assert values[(None, "TOTAL DEPLOYMENT TIME")] == "12.5 minutes"
     assert values[("PHASE 1: PRE-DEPLOYMENT", "Phase Duration")] == "0.9 minutes (56.2 s)"
     data = render_json(healthy.run, healthy.config, now=NOW)
     from_json = {(s["section"], k): v for s in data["template"] for k, v in s["fields"].items()}
@@ -214,7 +214,8 @@ def test_rollback_produces_a_complete_incident_report(rolled_back: Engine) -> No
     notice = fenced_block_after(md, "### Notify Tech Lead immediately")
     assert notice[0].startswith("TO: Sari Wijaya <sari@warungin.example>")
     assert notice[1].startswith("SUBJECT: CRITICAL: Warungin production issue - ")
-    assert "OVERALL STATUS: FAILED - ROLLBACK (previous version restored)" in md
+    assert "OVERALL STATUS: ROLLED BACK (previous version restored)" in md
+    assert md.splitlines()[2] == "**Outcome: ROLLED BACK** (previous version restored)"
     assert "Production Deployment: FAILED (Rollback)" in md
     assert "| No rollback needed | **NO** |" in md
     data = render_json(rolled_back.run, rolled_back.config, now=NOW)
@@ -382,3 +383,214 @@ def test_report_modules_import_no_textual() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=REPO)
+
+
+# -- every field of every section, in four kinds of run ------------------------------------------
+LEFTOVER = re.compile(r"\{[a-z_]+\}|\bthreshold\b", re.I)
+RUNS = {
+    "healthy": script.healthy_run,
+    "failed": script.failed_no_rollback_run,
+    "rolled back": script.failed_run,
+    "in progress": script.in_progress_run,
+}
+OUTCOMES = {
+    "healthy": "SUCCESS",
+    "failed": "FAILED",
+    "rolled back": "ROLLED BACK",
+    "in progress": "IN PROGRESS",
+}
+
+
+def leaves(node: object, where: str = "") -> Iterator[tuple[str, object]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaves(value, f"{where}[{index}]")
+    else:
+        yield where, node
+
+
+@pytest.mark.parametrize("kind", list(RUNS))
+async def test_every_field_is_filled_in_every_kind_of_run(
+    kind: str, clock: script.FakeClock, tmp_path: Path
+) -> None:
+    async for engine in scripted(clock, tmp_path / "journal", RUNS[kind]):
+        data = render_json(engine.run, engine.config, now=NOW)
+        md = markdown(engine)
+    assert data["outcome"] == OUTCOMES[kind]
+    assert md.splitlines()[2].startswith(f"**Outcome: {OUTCOMES[kind]}**")
+    # Everything but the appendix (command output may hold braces) and the journal facts.
+    fields = {k: v for k, v in data.items() if k not in ("steps", "journal", "outcome_detail")}
+    for where, value in leaves(fields):
+        if isinstance(value, str) and ".services.rows" not in where:  # docker's own fields
+            assert value.strip(), f"{kind}: {where} is empty"
+            assert not LEFTOVER.search(value), f"{kind}: {where} = {value!r}"
+    fields_md = md[: md.index("## Appendix")]
+    assert not LEFTOVER.search(fields_md), LEFTOVER.search(fields_md)
+    fields_list, sections = seed_template()
+    _, values = rendered_template(md, sections)
+    for field in fields_list:
+        assert_filled(field, values[field])
+    phase2 = {
+        label: v for (section, label), v in values.items() if section and "PHASE 2" in section
+    }
+    if kind == "rolled back":
+        assert "YES" not in phase2["Code Pulled"] and "ROLLED BACK" in phase2["Code Pulled"]
+        assert "| All code deployed successfully | **NO** |" in md
+        assert "| All code fixes deployed | **NO** |" in md
+    else:
+        assert phase2["Code Pulled"].startswith("YES")
+    if kind == "healthy":
+        assert "| Frontend loads: \\< 3 seconds | **YES** |" in md
+
+
+async def test_services_started_tells_what_the_group_starts_did(
+    clock: script.FakeClock, tmp_path: Path
+) -> None:
+    """Step 2.3's check did not run because group 2 never got healthy: the services did start."""
+    engine = await script.new_engine(clock, tmp_path)
+    for step_id, status, detail in [
+        ("phase2.start.1", "passed", "exit code 0"),
+        ("phase2.ready.1", "passed", "postgres redis ready"),
+        ("phase2.start.2", "passed", "exit code 0"),
+        ("phase2.ready.2", "failed", "backend unhealthy after 120 s"),
+    ]:
+        engine.record({"type": "step_started", "step": step_id, "kind": "ssh"})
+        engine.record(
+            {"type": "step_finished", "step": step_id, "status": status, "detail": detail}
+        )
+    _, values = rendered_template(markdown(engine), seed_template()[1])
+    await engine.aclose()
+    started = values[("PHASE 2: CODE DEPLOYMENT", "Services Started")]
+    assert started.startswith("NO (Wait until group 2 is healthy: backend frontend FAILED")
+    assert "backend unhealthy after 120 s" in started and "1/3 start groups ready" in started
+
+
+async def test_the_issue_is_the_earliest_failure_that_led_to_the_rollback(
+    clock: script.FakeClock, tmp_path: Path
+) -> None:
+    engine = await script.new_engine(clock, tmp_path)
+
+    def finished(step_id: str, status: str, detail: str) -> None:
+        engine.record({"type": "step_started", "step": step_id, "kind": "ssh"})
+        engine.record(
+            {"type": "step_finished", "step": step_id, "status": status, "detail": detail}
+        )
+
+    finished("phase2.build", "failed", "out of disk")
+    finished("phase2.build", "passed", "built")  # fixed by a retry: not the issue
+    finished("phase2.ready.2", "failed", "backend unhealthy")
+    finished("phase3.health", "failed", "HTTP 503")  # later: a consequence
+    engine.record({"type": "rollback_started", "reason": "backend down", "by": "Dewi"})
+    engine.record({"type": "rollback_finished", "ok": True, "detail": "previous version running"})
+    finished("phase2.ready.2", "passed", "ready")  # after the rollback: changes nothing
+    finished("phase3.auth", "failed", "HTTP 500")  # after the rollback: not the issue
+    assert engine.issue_summary().endswith(": backend unhealthy")
+    assert engine.issue_summary().startswith("Wait until group 2 is healthy")
+    md = markdown(engine)
+    await engine.aclose()
+    issue = dict(line.split(": ", 1) for line in fenced_block_after(md, "## Incident report"))
+    assert "phase2.ready.2" in issue["Issue Detected"]
+    detected = issue["Issue Detected"].split(" - ")[0]
+    assert detected < issue["Rollback Complete"].split(" - ")[0]
+
+
+async def test_every_answer_names_the_operator_who_entered_it(
+    clock: script.FakeClock, tmp_path: Path
+) -> None:
+    engine = await script.new_engine(clock, tmp_path)
+    engine.sign_off("pre.qa_signoff", "Ayu Lestari")
+    engine.set_operator("Rudi")  # the start screen of a resumed session
+    engine.sign_off("pre.tech_lead_signoff", "Ana Putri")
+    engine.tick("pre.smoke_test", by="Ayu Lestari")
+    engine.skip("pre.ops_briefed", "ops lead runs it")
+    records = [json.loads(line) for line in engine.journal.path.read_text().splitlines()]
+    answers = [r["event"] for r in records if r["event"]["type"] == "step_finished"]
+    assert [(e["by"], e["entered_by"]) for e in answers] == [
+        ("Ayu Lestari", "Dewi"),
+        ("Ana Putri", "Rudi"),
+        ("Ayu Lestari", "Rudi"),
+        ("Rudi", "Rudi"),
+    ]
+    md = markdown(engine)
+    await engine.aclose()
+    assert "- Tech Lead: Ana Putri, entered by Rudi at 2025-12-31 " in md
+    assert "- QA Lead: Ayu Lestari, entered by Dewi at " in md
+    assert "- By: Ayu Lestari\n- Entered by: Rudi\n" in md
+
+
+@pytest.mark.parametrize(
+    ("hours", "override", "expected"),
+    [
+        (24, None, "| **YES** | 5 monitoring sample(s) over 24.0 hours; the period is 24 hours"),
+        (6, None, "| 24-hour monitoring passed | **NO (6.0 hours of monitoring)** |"),
+        (
+            6,
+            {"reason": "store opening tomorrow", "hours_covered": 6.0},
+            "| 24-hour monitoring passed | **OVERRIDDEN (store opening tomorrow) after 6.0 hours "
+            "of monitoring** |",
+        ),
+    ],
+)
+async def test_monitoring_passed_rests_on_samples_covering_the_period(
+    hours: int, override: dict | None, expected: str, clock: script.FakeClock, tmp_path: Path
+) -> None:
+    engine = await script.new_engine(clock, tmp_path)
+    engine.enforce_gates = False
+    assert "| 24-hour monitoring passed | **OPEN** |" in markdown(engine)  # nothing yet
+    script.record_monitoring(engine, clock, hours=hours)
+    for spec in engine.run.playbook.phase("monitoring").steps:
+        engine.skip(spec.id, "checked by hand")  # the checks pass; only the samples differ
+    decision = {"type": "decision", "decision": "GO-LIVE APPROVED", "authorized_by": "Budi"}
+    if override is not None:  # the field h5's go-live rule adds to the decision
+        decision["monitoring_override"] = override
+    engine.record(decision)
+    md = markdown(engine)
+    await engine.aclose()
+    assert expected in md
+
+
+def test_the_wizard_export_is_bound_to_its_journal_like_the_cli_export(
+    healthy: Engine, tmp_path: Path
+) -> None:
+    from warungin_tui.export import export_recorded
+    from warungin_tui.journal import verify_journal
+
+    journal = healthy.journal.path  # type: ignore[union-attr]
+    paths = export_recorded(
+        healthy.run,
+        healthy.config,
+        tmp_path / "wizard",
+        journal_path=journal,
+        record=healthy.record,
+    )
+    assert healthy.run.exports[-2:] == [str(p) for p in paths]
+    wizard = json.loads(paths[1].read_text(encoding="utf-8"))
+    cli = json.loads(export_journal(journal, tmp_path / "cli")[1].read_text(encoding="utf-8"))
+    assert set(wizard) == set(cli) and wizard["journal"] == cli["journal"]
+    checked = verify_journal(journal)
+    assert wizard["journal"]["last_hash"] == checked.last_hash
+    assert wizard["journal"]["lines"] == checked.lines  # the export_written line included
+    assert wizard["outcome"] == cli["outcome"] == "SUCCESS"
+
+
+def test_a_failed_wizard_export_is_recorded_as_failed(healthy: Engine, tmp_path: Path) -> None:
+    from warungin_tui.export import export_recorded
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the archive folder should be")
+    before = list(healthy.run.exports)
+    with pytest.raises(ExportError):
+        export_recorded(
+            healthy.run,
+            healthy.config,
+            blocked,
+            journal_path=healthy.journal.path,
+            record=healthy.record,
+        )
+    assert healthy.run.exports == before, "the journal claims no file that is not there"
+    lines = healthy.journal.path.read_text().splitlines()  # type: ignore[union-attr]
+    kinds = [json.loads(line)["event"]["type"] for line in lines[-2:]]
+    assert kinds == ["export_written", "export_failed"]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.playbook_driver import drive
 from warungin_tui.config import journal_dir, load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine import Engine, NeedsConfirmation
 from warungin_tui.remote import Remote
 from warungin_tui.run import StepStatus
 from warungin_tui.sandbox.target import RehearsalTarget
@@ -35,12 +35,18 @@ class Rehearsal:
         ]
 
 
-async def open_rehearsal(scenario: str, tmp_path: Path) -> AsyncIterator[Rehearsal]:
+async def open_rehearsal(
+    scenario: str, tmp_path: Path, *, guard_host: bool = False
+) -> AsyncIterator[Rehearsal]:
     async with RehearsalTarget(scenario, root=tmp_path / "target", transport="openssh") as target:
         config = load_config(target.config_path)
         remote = Remote(config.target, keepalive_interval=1, keepalive_count_max=3)
         engine = Engine.start_new(
-            config, journal_dir(config), operator="Test Operator", remote=remote
+            config,
+            journal_dir(config),
+            operator="Test Operator",
+            remote=remote,
+            guard_host=guard_host,
         )
         try:
             yield Rehearsal(target, engine)
@@ -144,6 +150,27 @@ async def test_ssh_drop_leaves_the_build_interrupted_with_output(rehearsal: Rehe
     result = rehearsal.run.results[failed]
     assert result.status == StepStatus.INTERRUPTED
     assert len(result.output) >= 2
-    assert "connection lost" in result.detail
-    # The operator reconnects and retries: the build is safe to retry and now completes.
-    assert (await rehearsal.engine.run_step("phase2.build")).status == StepStatus.PASSED
+    assert "connection lost" in result.detail and "unknown" in result.detail
+    # Without host records nobody can tell what happened: the build changes the host, so a
+    # retry needs the operator's confirmation; confirmed, it runs again and completes.
+    with pytest.raises(NeedsConfirmation):
+        await rehearsal.engine.run_step("phase2.build")
+    assert rehearsal.target.host.state()["builds_started"] == 1
+    outcome = await rehearsal.engine.run_step("phase2.build", confirmed=True)
+    assert outcome.status == StepStatus.PASSED
+
+
+async def test_ssh_drop_with_host_records_learns_the_outcome(tmp_path: Path) -> None:
+    """With the wrapper's record the engine reconnects and asks the host: the build died with
+    the connection, so it is recorded failed with its exit status, not guessed interrupted."""
+    async for rehearsal in open_rehearsal("ssh-drop", tmp_path, guard_host=True):
+        failed = await drive(rehearsal.engine)
+        assert failed == "phase2.build"
+        result = rehearsal.run.results[failed]
+        assert result.status == StepStatus.FAILED
+        assert "outcome learned after reconnect" in result.detail
+        assert result.exit_code not in (None, 0)
+        assert result.host_record and result.host_record.endswith("/phase2.build-1")
+        # A failed step retries like any other: the second build completes.
+        assert (await rehearsal.engine.run_step("phase2.build")).status == StepStatus.PASSED
+        assert rehearsal.target.host.state()["builds_started"] == 2

@@ -41,6 +41,10 @@ class TmuxScreen:
     def text(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)
 
+    def joined_text(self) -> str:
+        """The screen with wrapped lines joined (long paths printed after the program ends)."""
+        return self._tmux("capture-pane", "-p", "-J", "-t", self.name)
+
     def keys(self, *keys: str) -> None:
         for key in keys:
             self._tmux("send-keys", "-t", self.name, key)

@@ -33,8 +33,7 @@ class HumanAnswers:
 
         def check_can_act(self, step_id: str, action: Action | None = None) -> StepSpec: ...
 
-        @staticmethod
-        def refuse(refusal: Refusal | None) -> None: ...
+        def refuse(self, refusal: Refusal | None) -> None: ...
 
     def tick(self, step_id: str, *, passed: bool = True, note: str = "", by: str = "") -> None:
         self.check_can_act(step_id, Action.TICK if passed else Action.FAIL)
@@ -45,6 +44,7 @@ class HumanAnswers:
                 "status": str(StepStatus.PASSED if passed else StepStatus.FAILED),
                 "detail": note or ("checked" if passed else "failed by the operator"),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
                 "note": note,
             }
         )
@@ -62,6 +62,7 @@ class HumanAnswers:
                 "detail": f"{spec.role}: {name}",
                 "value": {"name": name, "role": spec.role},
                 "by": name,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -80,6 +81,7 @@ class HumanAnswers:
                 "detail": redact_text(value),
                 "value": redact_text(value),
                 "by": self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -95,6 +97,7 @@ class HumanAnswers:
                 "detail": f"skipped: {reason.strip()}",
                 "note": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -108,6 +111,7 @@ class HumanAnswers:
                 "step": step_id,
                 "reason": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -129,6 +133,28 @@ class HumanAnswers:
                 "phase": phase_id,
                 "reason": reason.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
+            }
+        )
+
+    def confirm_notice_sent(self, step_id: str) -> None:
+        """The operator says they sent the prepared message themselves (the tick: who, when)."""
+        spec = self.check_can_act(step_id, Action.CONFIRM_SENT)
+        result = self.run.results[step_id]
+        notice = result.value if isinstance(result.value, dict) else None
+        if result.status == StepStatus.RUNNING or notice is None or "body" not in notice:
+            raise EngineError(f"{spec.title} has no prepared message yet: run the step first")
+        sent = notice.get("sent")
+        if isinstance(sent, dict) and sent.get("ok"):
+            raise EngineError(f"{spec.title} was already sent by {sent.get('command')}")
+        if step_id in self.run.notices_confirmed:
+            raise EngineError(f"{spec.title} is already confirmed sent")
+        self.record(
+            {
+                "type": "notice_confirmed",
+                "step": step_id,
+                "by": self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 
@@ -169,6 +195,7 @@ class HumanAnswers:
             "authorized_by": authorized_by.strip(),
             "effective_at": effective,
             "blockers": blockers,
+            "entered_by": self.run.operator,
         }
         if decision == APPROVED and monitoring_shortfall(self.run):
             event["monitoring_override"] = {
@@ -184,5 +211,6 @@ class HumanAnswers:
                 "detail": f"{decision} by {authorized_by.strip()}",
                 "value": decision,
                 "by": authorized_by.strip(),
+                "entered_by": self.run.operator,
             }
         )

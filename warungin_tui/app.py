@@ -29,7 +29,11 @@ from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
 from warungin_tui.driver import STEP_GROUP, RunDriver
 from warungin_tui.engine import Engine, EngineError, find_unfinished_run
+from warungin_tui.errors import ReadOnlyRun
+from warungin_tui.hostrecords import HostState
+from warungin_tui.journal import JournalLocked, describe_holder, journal_holder
 from warungin_tui.rules import Action, Refusal, run_refusal
+from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.help import HelpScreen
@@ -81,8 +85,11 @@ class WarunginApp(App[int]):
         remote_factory: RemoteFactory | None = None,
         prepare_engine: Callable[[Engine], None] | None = None,
         clock: Callable[[], datetime] | None = None,
+        demo_keep_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self.demo_keep_dir = demo_keep_dir
+        """Set by `demo`: its run cannot be resumed; journal and exports move here at exit."""
         self.config = config
         self.config_path = config_path
         self.journal_dir = journal_dir or default_journal_dir(config)
@@ -167,6 +174,16 @@ class WarunginApp(App[int]):
         from warungin_tui.screens.hostkey import HostKeyChangedScreen, HostKeyScreen
 
         start = self.get_screen_of(StartScreen)
+        if resume_path is not None and (holder := journal_holder(resume_path)) is not None:
+            # Another process has this run open: show it, never append to it.
+            self._show_engine(Engine.open_read_only(self.config, resume_path, holder), start)
+            self.notify(
+                f"This run is open in {describe_holder(holder)}: shown read-only.",
+                title="Read-only",
+                severity="warning",
+                timeout=15,
+            )
+            return
         if self.remote is None:
             self.remote = self.remote_factory(self.config.target)
         trusted: list[str] = []
@@ -190,21 +207,75 @@ class WarunginApp(App[int]):
                 start.connect_failed(exc.title, str(exc))
                 return
         if resume_path is not None:
-            engine = Engine.resume(self.config, resume_path, remote=self.remote)
+            try:
+                engine = Engine.resume(
+                    self.config, resume_path, remote=self.remote, guard_host=True
+                )
+            except JournalLocked as exc:  # opened elsewhere while we connected
+                self._show_engine(
+                    Engine.open_read_only(self.config, resume_path, exc.holder), start
+                )
+                self.notify(str(exc), title=exc.title, severity="warning", timeout=15)
+                return
             engine.set_operator(operator)
         else:
             engine = Engine.start_new(
-                self.config, self.journal_dir, operator=operator, remote=self.remote
+                self.config,
+                self.journal_dir,
+                operator=operator,
+                remote=self.remote,
+                guard_host=True,
             )
         for fingerprint in trusted:
             engine.trusted_host_key(fingerprint)
         if self.prepare_engine is not None:
             self.prepare_engine(engine)
+        self._show_engine(engine, start)
+        await self._tell_host_lock(engine)
+        if resume_path is not None:
+            await self._ask_host_about_interrupted(engine)
+
+    async def _tell_host_lock(self, engine: Engine) -> None:
+        """Another run holding the host lock is said at once, not only at Phase 1."""
+        from warungin_tui.remote import RemoteError
+
+        try:
+            held, holder = await engine.host_lock()
+        except RemoteError:
+            return  # the first step that needs the lock will say what is wrong
+        if held and (holder is None or holder.run_id != engine.run.run_id):
+            who = holder.describe() if holder else "someone (its holder file is damaged)"
+            self.notify(
+                f"The host is locked by {who}. Phase 1 cannot start until that run ends or "
+                "the lock is broken with a reason.",
+                title="Host locked",
+                severity="warning",
+                timeout=20,
+            )
+
+    def _show_engine(self, engine: Engine, start: StartScreen) -> None:
         self.engine = engine
         self._unsubscribe = engine.subscribe(self._on_record)
         while self.screen is not start:  # e.g. help opened while connecting
             self.pop_screen()
         self.switch_screen(OverviewScreen())
+
+    async def _ask_host_about_interrupted(self, engine: Engine) -> None:
+        """On resume: steps the journal left running are settled from the host's records."""
+        said = await engine.resolve_interrupted()
+        for step_id, found in said.items():
+            title = engine.run.playbook.step(step_id).title
+            if found is not None and found.state == HostState.RUNNING:
+                self.notify(
+                    f"{title} is still running on the host (pid {found.pid}): r offers to wait "
+                    "for it or stop it.",
+                    title="Still running on the host",
+                    severity="warning",
+                    timeout=15,
+                )
+            elif engine.run.status(step_id) != StepStatus.INTERRUPTED:
+                result = engine.run.results[step_id]
+                self.notify(f"{title}: {result.status}. {result.detail}", title="Learned")
 
     def get_screen_of(self, kind: type[StartScreen]) -> StartScreen:
         for screen in reversed(self.screen_stack):
@@ -275,8 +346,8 @@ class WarunginApp(App[int]):
         elif kind == "step_progress":
             self.progress[step_id] = {k: v for k, v in event.items() if k != "type"}
             message = partial(StepProgress, step_id, self.progress[step_id])
-        elif kind in ("step_started", "step_finished", "step_overridden"):
-            if kind == "step_started":
+        elif kind in ("step_started", "step_reattached", "step_finished", "step_overridden"):
+            if kind in ("step_started", "step_reattached"):
                 self.progress.pop(step_id, None)
             message = partial(StepChanged, step_id)
         else:
@@ -347,6 +418,8 @@ class WarunginApp(App[int]):
             return None
         if self.engine is None:
             return Refusal("No run yet: start one first (enter on the start screen).")
+        if action != "export" and self.engine.read_only:
+            return Refusal(self.engine.read_only, ReadOnlyRun)  # open elsewhere: look only
         return run_refusal(self.engine.run, self.RUN_ACTIONS[action], busy=self.busy_step())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -368,7 +441,16 @@ class WarunginApp(App[int]):
             self.push_screen(HelpScreen())
 
     def action_request_quit(self) -> None:
-        if self.engine is None:
+        if self.demo_keep_dir is not None:
+            message = (
+                "This is a demo: its run cannot be resumed (the rehearsal target stops). "
+                f"Its journal and exports are moved to {self.demo_keep_dir}"
+            )
+            if self.engine is None:
+                message = "This is a demo and no run was started: nothing is kept."
+            elif busy := self.busy_step():
+                message += f"\n{busy} is running: it is stopped and recorded as interrupted."
+        elif self.engine is None:
             message = "No run was started."
         elif self.engine.run.finished_at:
             message = "The run is finished; its journal and exports stay on disk."

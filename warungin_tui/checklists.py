@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from warungin_tui.run import GATE_OK, Run, StepStatus
+from warungin_tui.templating import render_plain
 
 
 class ItemState(StrEnum):
@@ -23,6 +27,17 @@ class DerivedItem:
     steps: tuple[str, ...] = ()
     """Step ids (or `phase:<id>` for a whole phase gate) that must hold for the item to be YES."""
     special: str | None = None
+    undone_by_rollback: bool = False
+    """The item claims the new release is in place: a completed rollback makes it NO."""
+
+
+def item_label(item: DerivedItem, values: Mapping[str, Any]) -> str:
+    """The label with the configured threshold it quotes (config_values: never `threshold`)."""
+    return render_plain(item.label, values) if "{" in item.label else item.label
+
+
+def rolled_back(run: Run) -> bool:
+    return bool(run.rollbacks) and run.rollbacks[-1].get("ok") is True
 
 
 def _verification(label: str, steps: tuple[str, ...]) -> DerivedItem:
@@ -32,7 +47,7 @@ def _verification(label: str, steps: tuple[str, ...]) -> DerivedItem:
 VERIFICATION_HEALTH = [
     _verification("Backend health endpoint: 200 OK", ("phase3.health",)),
     _verification("Database connectivity: Connected", ("phase3.database",)),
-    _verification("Frontend loads: < threshold seconds", ("phase3.frontend",)),
+    _verification("Frontend loads: < {frontend_load_seconds} seconds", ("phase3.frontend",)),
     _verification("Authentication working: OK", ("phase3.auth",)),
     _verification("Error logs: Minimal/none", ("phase3.error_logs",)),
     _verification("All services started", ("phase2.services",)),
@@ -49,6 +64,7 @@ COMPLETION = [
         "All code deployed successfully",
         "DEPLOYMENT COMPLETION: All code deployed",
         ("phase2.pull", "phase2.build"),
+        undone_by_rollback=True,
     ),
     DerivedItem(
         "All services running and healthy",
@@ -100,7 +116,12 @@ SECURITY_HANDOFF = [
     ),
 ]
 GO_LIVE = [
-    DerivedItem("All code fixes deployed", "GO-LIVE: All code fixes deployed", ("phase:phase2",)),
+    DerivedItem(
+        "All code fixes deployed",
+        "GO-LIVE: All code fixes deployed",
+        ("phase:phase2",),
+        undone_by_rollback=True,
+    ),
     DerivedItem(
         "All services verified healthy",
         "GO-LIVE: All services verified healthy",
@@ -128,14 +149,60 @@ GO_LIVE = [
     ),
     DerivedItem("No rollback needed", "GO-LIVE: No rollback needed", special="no_rollback"),
     DerivedItem(
-        "24-hour monitoring passed", "GO-LIVE: 24-hour monitoring passed", ("phase:monitoring",)
+        "24-hour monitoring passed",
+        "GO-LIVE: 24-hour monitoring passed",
+        ("phase:monitoring",),
+        special="monitoring_period",
     ),
 ]
+
+
+MONITORING_PERIOD_HOURS = 24.0
+"""The seed's 24-hour sign-off, unless the recorded config names another period."""
+
+
+def monitoring_period_hours(run: Run) -> float:
+    """The configured monitoring period, read from the run's recorded config."""
+    section = run.config.get("monitoring")
+    hours = section.get("period_hours") if isinstance(section, dict) else None
+    return float(hours) if isinstance(hours, int | float) and hours > 0 else MONITORING_PERIOD_HOURS
+
+
+def monitoring_hours(run: Run) -> float:
+    """Hours between the first and the last monitoring sample (0 without two samples)."""
+    times = sorted(t for s in run.monitoring_samples if (t := _moment(s.get("at"))) is not None)
+    return (times[-1] - times[0]).total_seconds() / 3600 if len(times) > 1 else 0.0
+
+
+def monitoring_override(run: Run) -> dict[str, Any] | None:
+    """{reason, hours_covered}: the go-live decision's `monitoring_override`, else an override
+    of the monitoring phase's gate (also a reason someone gave); None when nobody overrode."""
+    override = (run.decision or {}).get("monitoring_override")
+    if isinstance(override, dict) and override.get("reason"):
+        return override
+    gate = run.gate_overrides.get("monitoring")
+    if gate:
+        return {"reason": gate["reason"], "hours_covered": monitoring_hours(run)}
+    return None
+
+
+def monitoring_covered(run: Run) -> bool:
+    return monitoring_hours(run) >= monitoring_period_hours(run)
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def item_state(run: Run, item: DerivedItem) -> ItemState:
     if item.special == "no_rollback":
         return ItemState.NO if run.rollbacks else ItemState.YES
+    if item.undone_by_rollback and rolled_back(run):
+        return ItemState.NO
     states = []
     for ref in item.steps:
         if ref.startswith("phase:"):
@@ -157,10 +224,18 @@ def item_state(run: Run, item: DerivedItem) -> ItemState:
             states.append(ItemState.NO)
         else:
             states.append(ItemState.OPEN)
-    for worst in (ItemState.NO, ItemState.OPEN, ItemState.OVERRIDDEN):
-        if worst in states:
-            return worst
-    return ItemState.YES
+    state = next(
+        (w for w in (ItemState.NO, ItemState.OPEN, ItemState.OVERRIDDEN) if w in states),
+        ItemState.YES,
+    )
+    if item.special == "monitoring_period" and not monitoring_covered(run):
+        # The checks passing is not enough: the samples must cover the period, or someone
+        # overrode that with a reason.
+        if monitoring_override(run):
+            return ItemState.OVERRIDDEN
+        if state in (ItemState.YES, ItemState.OVERRIDDEN):
+            return ItemState.NO
+    return state
 
 
 def evaluate(run: Run, items: list[DerivedItem]) -> list[tuple[DerivedItem, ItemState]]:

@@ -68,6 +68,11 @@ def validate(config_file: Path) -> None:
     except ConfigError as exc:
         fail(exc.lines)
     click.echo(f"{config_file}: ok ({config.target.label}, release {config.release.version})")
+    from warungin_tui.notices import contact_warnings
+    from warungin_tui.playbook import build_playbook
+
+    for warning in contact_warnings(config, build_playbook(config)):
+        click.echo(f"{config_file}: warning: {warning}")
 
 
 @main.command()
@@ -108,6 +113,23 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+@main.command()
+@click.option("--reason", required=True, help="Why the lock is broken (recorded).")
+@config_option
+def unlock(reason: str, config_path: str | None) -> None:
+    """Remove the host lock a run left behind; the reason is recorded."""
+    if not reason.strip():
+        fail("--reason must say why the lock is broken")
+    config, _ = load_or_exit(config_path)
+    from warungin_tui.headless import run_unlock
+
+    code, lines = asyncio.run(run_unlock(config, reason.strip()))
+    if code:
+        fail(lines, code)
+    for line in lines:
+        click.echo(line)
+
+
 @main.command("verify-log")
 @click.argument("journal", type=click.Path(dir_okay=False, path_type=Path))
 def verify_log(journal: Path) -> None:
@@ -118,7 +140,8 @@ def verify_log(journal: Path) -> None:
     # Not tampering: resume ignores such a line the same way, so the chain before it stands.
     torn = f"; {TORN_LAST_LINE}: not part of the run" if result.torn_tail else ""
     if result.ok:
-        click.echo(f"{journal}: ok, {result.lines} lines, chain intact{torn}")
+        last = f"; sha256 of line {result.lines} {result.last_hash}" if result.last_hash else ""
+        click.echo(f"{journal}: ok, {result.lines} lines, chain intact{torn}{last}")
         return
     where = f"line {result.first_bad_line}: " if result.first_bad_line else ""
     fail(f"{journal}: {where}{result.reason}{torn}", EXIT_FAILED)

@@ -180,6 +180,23 @@ class ContactsConfig(_Section):
     notify_to: Text = "All Staff"
 
 
+class NotifyConfig(_Section):
+    command: list[str] | None = None
+    """Sends a notification: run on this machine (argv, no shell) with the message on stdin,
+    e.g. ["mail", "-s", "Deployment", "ops@example.com"]. Unset: the operator sends it."""
+    timeout_seconds: PositiveSeconds = 60.0
+
+    @field_validator("command")
+    @classmethod
+    def _argv(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any(not part.strip() for part in value)):
+            raise ValueError(
+                'must be a list of non-empty strings, e.g. ["mail", "-s", "Deployment", '
+                '"ops@example.com"] (run without a shell)'
+            )
+        return value
+
+
 class ThresholdsConfig(_Section):
     frontend_load_seconds: PositiveSeconds = 3.0
     api_latency_ms: PositiveSeconds = 1000.0
@@ -208,6 +225,7 @@ class Config(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     operator: OperatorConfig = Field(default_factory=OperatorConfig)
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
 

@@ -8,13 +8,14 @@ worker are handled in the app's Worker.StateChanged handler.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warungin_tui.config import archive_dir
-from warungin_tui.engine import Engine, EngineError, NeedsConfirmation
+from warungin_tui.engine import Engine, EngineError, NeedsConfirmation, StillRunningOnHost
 from warungin_tui.files import notice_of, save_notice
+from warungin_tui.hostlock import HostLockHeld
 from warungin_tui.playbook import StepSpec
 from warungin_tui.rules import (
     Action,
@@ -27,6 +28,7 @@ from warungin_tui.run import BAD, GATE_OK, StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import (
+    ConfirmSentRequested,
     CopyMessageRequested,
     DecisionRequested,
     ExportRequested,
@@ -45,13 +47,15 @@ from warungin_tui.screens.messages import (
     SkipRequested,
     TickRequested,
 )
-from warungin_tui.screens.prompt import TextPrompt
+from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
+from warungin_tui.steps.base import Outcome
 from warungin_tui.widgets.format import command_preview
 
 if TYPE_CHECKING:
     from warungin_tui.app import WarunginApp
 
 STEP_GROUP = "steps"
+HOST_CHOICES = ("Wait for it (its output is followed from the host)", "Stop it on the host")
 
 
 class RunDriver:
@@ -114,6 +118,8 @@ class RunDriver:
             case NewRunRequested():
                 engine.refuse(run_refusal(engine.run, Action.NEW_RUN, busy=self.app.busy_step()))
                 self.app.start_new_run()
+            case ConfirmSentRequested(step_id=step_id):
+                engine.confirm_notice_sent(step_id)
             case SaveMessageRequested(step_id=step_id):
                 self.save_message(step_id)
             case CopyMessageRequested(step_id=step_id):
@@ -139,19 +145,85 @@ class RunDriver:
         spec = engine.run.playbook.step(step_id)
         if reconnect:
             await self._reconnect(engine)
-        try:
-            outcome = await engine.run_step(step_id)
-        except NeedsConfirmation as exc:
-            if not await self.confirm_step(spec, str(exc)):
-                self.app.notify(f"{spec.title} was not run.", title="Not confirmed")
-                return
-            outcome = await engine.run_step(step_id, confirmed=True)
-        self._tell_outcome(spec, outcome.status, outcome.detail)
+        outcome = await self._guarded(
+            spec, lambda confirmed: engine.run_step(step_id, confirmed=confirmed)
+        )
+        if outcome is not None:
+            self._tell_outcome(spec, outcome.status, outcome.detail)
+
+    async def _guarded(
+        self, spec: StepSpec, act: Callable[[bool], Awaitable[Outcome | None]]
+    ) -> Outcome | None:
+        """Run a step action, answering what the engine asks: a confirmation, a host lock held
+        by another run (break it with a reason?), a command still running on the host (wait
+        for it or stop it?). None when nothing was recorded."""
+        confirmed = False
+        while True:
+            try:
+                return await act(confirmed)
+            except NeedsConfirmation as exc:
+                if confirmed or not await self.confirm_step(spec, str(exc)):
+                    self.app.notify(f"{spec.title} was not run.", title="Not confirmed")
+                    return None
+                confirmed = True
+            except HostLockHeld as exc:
+                if not await self._break_lock(exc):
+                    return None
+            except StillRunningOnHost as exc:
+                return await self._still_running(spec, exc)
+
+    async def _break_lock(self, held: HostLockHeld) -> bool:
+        """Another run holds the host lock: break it only with a typed reason."""
+        reason = await self.app.push_screen_wait(
+            TextPrompt(
+                "The host is locked by another run",
+                f"{held}\n\nType why you break it (recorded in both journals), or escape to "
+                "leave it.",
+            )
+        )
+        if not reason:
+            return False
+        holder = await self.engine.break_host_lock(reason)
+        who = holder.describe() if holder else "nobody any more"
+        self.app.notify(f"Broken: it was held by {who}.", title="Host lock broken", timeout=10)
+        return True
+
+    async def _still_running(self, spec: StepSpec, running: StillRunningOnHost) -> Outcome | None:
+        """The host says the command still runs: the engine offers to wait or to stop it."""
+        engine = self.engine
+        choice = await self.app.push_screen_wait(
+            ChoicePrompt(
+                f"{spec.title} is still running on the host", list(HOST_CHOICES), str(running)
+            )
+        )
+        if choice == HOST_CHOICES[0]:
+            outcome = await engine.wait_for_host_command(spec.id)
+        elif choice == HOST_CHOICES[1]:
+            outcome = await engine.stop_host_command(spec.id)
+        else:
+            return None
+        if outcome is None:
+            result = engine.run.results[spec.id]
+            self._tell_outcome(spec, result.status, result.detail)
+        return outcome
 
     async def _run_phase(self, phase_id: str) -> None:
         engine = self.engine
         await self._reconnect(engine)
-        outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+        while True:
+            try:
+                outcomes = await engine.run_automated(phase_id, confirm=self.confirm_step)
+                break
+            except HostLockHeld as exc:
+                if not await self._break_lock(exc):
+                    return
+            except StillRunningOnHost as exc:
+                spec = engine.run.playbook.step(exc.step_id)
+                outcome = await self._still_running(spec, exc)
+                if outcome is None or outcome.status not in GATE_OK:
+                    if outcome is not None:
+                        self._tell_outcome(spec, outcome.status, outcome.detail)
+                    return
         self._select_next_open_step(phase_id)
         phase = engine.run.playbook.phase(phase_id)
         left = open_automated_steps(engine.run, phase_id)
@@ -180,8 +252,15 @@ class RunDriver:
     async def _rollback(self, reason: str) -> None:
         engine = self.engine
         await self._reconnect(engine)
-        ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
+        try:
+            ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
+        except HostLockHeld as exc:
+            if not await self._break_lock(exc):
+                return
+            ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
         detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
+        if ok:
+            self.export()  # the rollback ends the deployment: archive what happened
         self.app.notify(
             detail,
             title="Rollback done" if ok else "Rollback stopped",
@@ -193,7 +272,13 @@ class RunDriver:
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.engine
         preview = command_preview(spec, engine.values(spec), engine.run.results[spec.id])
-        message = f"{why or spec.title + ' is destructive.'}\n\n{spec.seed_ref}\n$ {preview}"
+        if not why:
+            why = (
+                f"{spec.title} is destructive."
+                if spec.destructive
+                else f"{spec.title} was interrupted and the host cannot say how it ended."
+            )
+        message = f"{why}\n\n{spec.seed_ref}\n$ {preview}"
         dialog = ConfirmScreen(f"Run {spec.title}?", message, danger=True)
         return bool(await self.app.push_screen_wait(dialog))
 
@@ -209,7 +294,7 @@ class RunDriver:
         if status in GATE_OK:
             return
         hint = {
-            StepStatus.INTERRUPTED: "r reconnects and retries; check the server first",
+            StepStatus.INTERRUPTED: "r reconnects and asks the host what became of it first",
             StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
         }.get(status, "")
         self.app.notify(
@@ -307,19 +392,27 @@ class RunDriver:
     def export(self) -> list[Path]:
         engine = self.engine
         try:
-            from warungin_tui.export import export_run
+            from warungin_tui.export import export_recorded
         except ImportError as exc:
             self.app.notify(
                 f"The exporter is not available: {exc}", title="Export failed", severity="error"
             )
             return []
+        journal = engine.journal.path if engine.journal is not None else None
+        out_dir = archive_dir(self.app.config)
         try:
-            paths = export_run(engine.run, self.app.config, archive_dir(self.app.config))
+            if engine.read_only:  # a read-only view never appends to the run's journal
+                from warungin_tui.export import export_run
+
+                paths = export_run(engine.run, self.app.config, out_dir, journal_path=journal)
+            else:
+                paths = export_recorded(
+                    engine.run, self.app.config, out_dir, journal_path=journal, record=engine.record
+                )
         except Exception as exc:  # noqa: BLE001 - an export problem must not end the run
             title = getattr(exc, "title", "Export failed")
             self.app.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
             return []
-        engine.record({"type": "export_written", "paths": [str(p) for p in paths]})
         self.app.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
         return list(paths)
 

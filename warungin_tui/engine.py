@@ -16,8 +16,19 @@ from typing import Any
 from warungin_tui import __version__
 from warungin_tui.answers import HumanAnswers
 from warungin_tui.config import Config, parse_config
-from warungin_tui.errors import EngineError, GateClosed, NeedsConfirmation, RunClosed, StepBusy
-from warungin_tui.journal import Journal, read_journal
+from warungin_tui.errors import (
+    EngineError,
+    GateClosed,
+    NeedsConfirmation,
+    ReadOnlyRun,
+    RunClosed,
+    StepBusy,
+    StillRunningOnHost,
+)
+from warungin_tui.hostguard import HostGuard
+from warungin_tui.hostrecords import record_dir
+from warungin_tui.issue import the_issue
+from warungin_tui.journal import Journal, JournalLocked, describe_holder, read_journal
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LineRedactor, redact_text
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
@@ -30,7 +41,7 @@ from warungin_tui.rules import (
     run_refusal,
     step_refusal,
 )
-from warungin_tui.run import BAD, GATE_OK, Run, StepStatus, rebuild_run
+from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
@@ -55,7 +66,7 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-class Engine(HumanAnswers, RollbackProcedure):
+class Engine(HumanAnswers, HostGuard, RollbackProcedure):
     def __init__(
         self,
         config: Config,
@@ -64,12 +75,19 @@ class Engine(HumanAnswers, RollbackProcedure):
         remote: Any = None,
         *,
         enforce_gates: bool = True,
+        guard_host: bool = False,
+        read_only: str | None = None,
     ) -> None:
         self.config = config
         self.run = run
         self.journal = journal
         self.remote = remote
         self.enforce_gates = enforce_gates
+        self.guard_host = guard_host
+        """Take the host lock before Phase 1 and leave a record of every command on the host."""
+        self.read_only = read_only
+        """Why this process may only look at the run (another process has it open), or None."""
+        self._host_lock_held = False
         self.http = HttpProber(remote)
         self._listeners: list[Listener] = []
         self._lock = asyncio.Lock()
@@ -86,11 +104,12 @@ class Engine(HumanAnswers, RollbackProcedure):
         operator: str,
         remote: Any = None,
         playbook: Playbook | None = None,
+        guard_host: bool = False,
     ) -> Engine:
         playbook = playbook or build_playbook(config)
         run_id = new_run_id()
-        journal = Journal(journal_dir / f"run-{run_id}.jsonl")
-        engine = cls(config, Run(playbook), journal, remote)
+        journal = Journal(journal_dir / f"run-{run_id}.jsonl", operator=operator)
+        engine = cls(config, Run(playbook), journal, remote, guard_host=guard_host)
         engine.record(
             {
                 "type": "run_started",
@@ -106,19 +125,25 @@ class Engine(HumanAnswers, RollbackProcedure):
         return engine
 
     @classmethod
-    def resume(cls, config: Config, path: Path, *, remote: Any = None) -> Engine:
+    def resume(
+        cls, config: Config, path: Path, *, remote: Any = None, guard_host: bool = False
+    ) -> Engine:
         """Rebuild the run from its journal; steps left running become `interrupted`.
 
         The run goes on with the config it was started with (recorded in its first line): a
         config edited meanwhile could rename steps (start groups) or change what was checked.
+        Raises JournalLocked when another process has the run open (see `open_read_only`).
+        After connecting, `resolve_interrupted` asks the host what became of those steps.
         """
-        records = read_journal(path)
-        recorded = records[0]["event"].get("config") if records else None
-        if recorded:
-            config = parse_config(recorded, path)
-        playbook = build_playbook(config)
-        run = rebuild_run(playbook, records)
-        engine = cls(config, run, Journal(path), remote)
+        journal = Journal(path)  # the OS lock first: nobody else may write while we read
+        try:
+            records = read_journal(path)
+            config = cls._recorded_config(config, records, path)
+            run = rebuild_run(build_playbook(config), records)
+        except BaseException:
+            journal.close()
+            raise
+        engine = cls(config, run, journal, remote, guard_host=guard_host)
         running = run.running_steps()
         for step_id in running:
             engine.record(
@@ -141,6 +166,20 @@ class Engine(HumanAnswers, RollbackProcedure):
             engine._rollback_finished(False, detail, stopped_at, [])
         return engine
 
+    @classmethod
+    def open_read_only(cls, config: Config, path: Path, holder: dict[str, Any]) -> Engine:
+        """The run as its journal stands, for looking only: another process has it open."""
+        records = read_journal(path)
+        config = cls._recorded_config(config, records, path)
+        run = rebuild_run(build_playbook(config), records)
+        why = f"Read-only: this run is open in {describe_holder(holder)}."
+        return cls(config, run, None, None, read_only=why)
+
+    @staticmethod
+    def _recorded_config(config: Config, records: list[dict[str, Any]], path: Path) -> Config:
+        recorded = records[0]["event"].get("config") if records else None
+        return parse_config(recorded, path) if recorded else config
+
     # -- events --
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -148,6 +187,8 @@ class Engine(HumanAnswers, RollbackProcedure):
 
     def record(self, event: dict[str, Any]) -> dict[str, Any]:
         """Journal first (fsynced), then fold into the run, then tell listeners."""
+        if self.read_only is not None:
+            raise ReadOnlyRun(self.read_only)
         if self.journal is not None:
             record = self.journal.append(event)
         else:
@@ -182,20 +223,9 @@ class Engine(HumanAnswers, RollbackProcedure):
         return values
 
     def issue_summary(self) -> str:
-        """The latest step that failed or was interrupted; an override only when nothing failed."""
-        failed = [
-            (result.finished_at or "", step)
-            for step in self.run.playbook.all_steps()
-            if (result := self.run.results[step.id]).status in BAD
-        ]
-        if failed:
-            _, step = max(failed, key=lambda item: item[0])
-            return redact_text(f"{step.title}: {self.run.results[step.id].detail}")
-        for step in self.run.playbook.all_steps():
-            result = self.run.results[step.id]
-            if result.override_reason:
-                return redact_text(f"{step.title}: {result.failed_detail or result.detail}")
-        return "no failed step recorded"
+        """The issue (issue.the_issue: the earliest failure that led to the rollback), one line."""
+        issue = the_issue(self.run)
+        return redact_text(issue.summary()) if issue else "no failed step recorded"
 
     def rollback_state(self) -> str:
         if not self.run.rollbacks:
@@ -206,6 +236,11 @@ class Engine(HumanAnswers, RollbackProcedure):
         return "completed, previous version restored" if last["ok"] else "FAILED: see the log"
 
     # -- checks: the rulebook (rules.py) answers, the engine raises its refusal --
+    def set_operator(self, name: str) -> None:
+        super().set_operator(name)
+        if self.journal is not None:
+            self.journal.set_operator(self.run.operator)
+
     @property
     def busy(self) -> str | None:
         """The title of the step being executed, if any (the rulebook's busy rule)."""
@@ -213,8 +248,10 @@ class Engine(HumanAnswers, RollbackProcedure):
             return None
         return self.run.playbook.step(self.active_step).title
 
-    @staticmethod
-    def refuse(refusal: Refusal | None) -> None:
+    def refuse(self, refusal: Refusal | None) -> None:
+        """Raise the rulebook's refusal; a read-only view (run open elsewhere) refuses all."""
+        if self.read_only is not None:
+            raise ReadOnlyRun(self.read_only)
         if refusal is not None:
             raise refusal.exception()
 
@@ -243,25 +280,34 @@ class Engine(HumanAnswers, RollbackProcedure):
 
     # -- executing --
     async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome:
+        """Run a step. An interrupted step is first looked up on the host: a finished command
+        is recorded as it ended (not run again), a running one raises StillRunningOnHost, and
+        only an unknown outcome leads to a new run (confirmed unless the step is retry-safe)."""
         spec = self.check_can_act(step_id)
-        previous = self.run.results[step_id]
-        if spec.destructive and not confirmed:
-            raise NeedsConfirmation(f"{spec.title} is destructive: confirm to run it")
-        if previous.status == StepStatus.INTERRUPTED and not spec.retry_safe and not confirmed:
-            raise NeedsConfirmation(
-                f"{spec.title} was interrupted and is not safe to retry blindly: confirm"
-            )
         if self._lock.locked():
             raise StepBusy(f"{self.active_step} is still running")
         async with self._lock:
             self.active_step = step_id
             try:
+                if self.run.status(step_id) == StepStatus.INTERRUPTED:
+                    learned = await self.learn_from_host(spec)
+                    if learned is not None:
+                        return learned
+                if spec.destructive and not confirmed:
+                    raise NeedsConfirmation(f"{spec.title} is destructive: confirm to run it")
+                interrupted = self.run.status(step_id) == StepStatus.INTERRUPTED
+                if interrupted and not spec.retry_safe and not confirmed:
+                    raise NeedsConfirmation(
+                        f"{spec.title} was interrupted and its outcome on the host is unknown; "
+                        "it is not safe to retry blindly: confirm to run it again"
+                    )
+                await self.ensure_host_lock(spec)
                 return await self._execute(spec)
             finally:
                 self.active_step = None
 
-    async def _execute(self, spec: StepSpec) -> Outcome:
-        values = self.values(spec)
+    def output_recorder(self, spec: StepSpec) -> Callable[[str, list[str]], Awaitable[None]]:
+        """An output callback journaling one attempt's lines (redacted, bounded)."""
         journaled = 0
         dropped = 0
         redactor = LineRedactor()
@@ -279,11 +325,30 @@ class Engine(HumanAnswers, RollbackProcedure):
                     event["dropped"] = extra
                 self.record(event)
 
+        return on_output
+
+    def _context(self, spec: StepSpec) -> StepContext:
+        """A context for judging a result learned from the host (output already journaled)."""
+
+        async def discard(stream: str, lines: list[str]) -> None:
+            return None
+
+        return StepContext(self.config, self.values(spec), discard, lambda _: None, self.remote)
+
+    async def _execute(self, spec: StepSpec) -> Outcome:
+        values = self.values(spec)
+        on_output = self.output_recorder(spec)
+
         def on_progress(progress: dict[str, Any]) -> None:
             self._notify({"event": {"type": "step_progress", "step": spec.id, **progress}})
 
+        record = self.new_host_record(spec)
         ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
-        self.record({"type": "step_started", "step": spec.id, "kind": str(spec.kind)})
+        ctx.host_record = None if record is None else record_dir(record)
+        started_event = {"type": "step_started", "step": spec.id, "kind": str(spec.kind)}
+        if record is not None:
+            started_event["host_record"] = record
+        self.record(started_event)
         started = time.monotonic()
         try:
             outcome = await EXECUTORS[spec.kind](ctx, spec)
@@ -300,32 +365,38 @@ class Engine(HumanAnswers, RollbackProcedure):
         except TemplateValueMissing as exc:
             outcome = Outcome(StepStatus.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded outcome
-            outcome = self._outcome_of_error(exc)
+            outcome = await self._outcome_of_error(exc, spec, record)
         self._finish(spec, outcome, started)
         return outcome
 
-    def _outcome_of_error(self, exc: Exception) -> Outcome:
+    async def _outcome_of_error(
+        self, exc: Exception, spec: StepSpec, record: str | None = None
+    ) -> Outcome:
+        """A dropped connection: reconnect once and ask the host what became of the command."""
         from warungin_tui import remote as remote_module
 
         if isinstance(exc, remote_module.ConnectionLost):
             partial = exc.partial
-            detail = (
-                f"connection lost during the command after {partial.duration_s:.1f} s; "
-                "its outcome on the server is unknown"
-            )
+            lost = f"connection lost during the command after {partial.duration_s:.1f} s"
+            if record is not None:
+                learned = await self.outcome_after_reconnect(spec, record, lost, partial.command)
+                if learned is not None:
+                    return learned
+            detail = f"{lost}; its outcome on the server is unknown"
             return Outcome(StepStatus.INTERRUPTED, detail, command=partial.command)
         if isinstance(exc, remote_module.RemoteError):
             return Outcome(StepStatus.FAILED, f"{exc.title}: {exc}")
         return Outcome(StepStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, spec: StepSpec, outcome: Outcome, started: float) -> None:
+    def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> None:
+        duration = None if started is None else round(time.monotonic() - started, 3)
         event: dict[str, Any] = {
             "type": "step_finished",
             "step": spec.id,
             "status": str(outcome.status),
             "detail": redact_text(outcome.detail),
             "exit_code": outcome.exit_code,
-            "duration_s": round(time.monotonic() - started, 3),
+            "duration_s": duration,
             "value": outcome.value,
             "captures": outcome.captures,
         }
@@ -343,14 +414,14 @@ class Engine(HumanAnswers, RollbackProcedure):
         self.check_phase_action(phase_id, Action.RUN_PHASE)
         outcomes = []
         for spec in open_automated_steps(self.run, phase_id):
-            confirmed = False
-            if spec.destructive or (
-                self.run.status(spec.id) == StepStatus.INTERRUPTED and not spec.retry_safe
-            ):
+            try:
+                # An interrupted step is first asked about on the host: the operator is asked
+                # only when it would really run (destructive, or its outcome is unknown).
+                outcome = await self.run_step(spec.id)
+            except NeedsConfirmation:
                 if confirm is None or not await confirm(spec):
                     break
-                confirmed = True
-            outcome = await self.run_step(spec.id, confirmed=confirmed)
+                outcome = await self.run_step(spec.id, confirmed=True)
             outcomes.append(outcome)
             if outcome.status not in GATE_OK:
                 break
@@ -372,6 +443,7 @@ class Engine(HumanAnswers, RollbackProcedure):
         )
 
     async def aclose(self) -> None:
+        await self.release_host_lock_if_ended()
         await self.http.aclose()
         if self.journal is not None:
             self.journal.close()
@@ -406,9 +478,12 @@ __all__ = [
     "Engine",
     "EngineError",
     "GateClosed",
+    "JournalLocked",
     "NeedsConfirmation",
+    "ReadOnlyRun",
     "RunClosed",
     "StepBusy",
+    "StillRunningOnHost",
     "find_unfinished_run",
     "new_run_id",
 ]

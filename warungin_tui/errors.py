@@ -20,4 +20,22 @@ class StepBusy(EngineError):
 
 
 class RunClosed(EngineError):
+    """The run ended (finished, rolled back, abandoned): its record takes no more changes."""
+
     title = "Run closed"
+
+
+class ReadOnlyRun(EngineError):
+    """Another process has the run open for writing: this one may only look."""
+
+    title = "Read-only"
+
+
+class StillRunningOnHost(EngineError):
+    """The host says the step's command is still running: wait for it or stop it, never rerun."""
+
+    title = "Still running on the host"
+
+    def __init__(self, message: str, step_id: str, pid: int | None) -> None:
+        super().__init__(message)
+        self.step_id, self.pid = step_id, pid

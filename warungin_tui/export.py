@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,17 @@ from warungin_tui.report import JournalInfo, build_report, markdown_of
 from warungin_tui.report_format import parse_at
 from warungin_tui.run import Run, rebuild_run
 
-__all__ = ["ExportError", "export_journal", "export_run", "export_paths", "journal_info"]
+__all__ = [
+    "ExportError",
+    "export_journal",
+    "export_recorded",
+    "export_run",
+    "export_paths",
+    "journal_info",
+]
+
+Recorder = Callable[[dict[str, Any]], object]
+"""Appends one event to the run's journal (the engine's `record`)."""
 
 
 class ExportError(Exception):
@@ -91,6 +102,31 @@ def export_run(
         where = exc.filename or out_dir
         raise ExportError("Cannot write export", f"{where}: {exc.strerror or exc}") from None
     return [md_path, json_path]
+
+
+def export_recorded(
+    run: Run,
+    config: Config,
+    out_dir: Path,
+    *,
+    journal_path: Path | None,
+    record: Recorder,
+    now: datetime | None = None,
+) -> list[Path]:
+    """The wizard's export, bound to its journal exactly as `warungin-tui export` is.
+
+    The journal names the files first (`export_written`), then the files are written naming the
+    journal's last line, that one: the export's final sha256 is the journal's final sha256 until
+    the run goes on. A write that fails is recorded next (`export_failed`), so the journal never
+    claims files that are not there.
+    """
+    paths = [str(p) for p in export_paths(run, out_dir, now=now)]
+    record({"type": "export_written", "paths": paths})
+    try:
+        return export_run(run, config, out_dir, journal_path=journal_path, now=now)
+    except ExportError as exc:
+        record({"type": "export_failed", "paths": paths, "error": f"{exc.title}: {exc}"})
+        raise
 
 
 def export_journal(journal_path: Path, out_dir: Path | None = None) -> list[Path]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -53,16 +55,90 @@ async def _probe(engine: Engine, step_ids: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+async def _lock_rows(engine: Engine) -> list[dict[str, Any]]:
+    """A warning row when another run holds the host lock (someone may be deploying now)."""
+    try:
+        held, holder = await engine.host_lock()
+    except RemoteError as exc:
+        held, holder = True, None
+        detail = f"the host lock could not be read ({exc.title}: {exc})"
+    else:
+        who = holder.describe() if holder else "someone (its holder file is missing or damaged)"
+        detail = f"the host is locked by {who}: a deployment may be changing it now"
+    if not held:
+        return []
+    return [
+        {
+            "id": "host.lock",
+            "title": "Host lock",
+            "seed_ref": "",
+            "status": "warning",
+            "detail": detail,
+            "duration_s": 0.0,
+            "exit_code": None,
+            "holder": asdict(holder) if holder else None,
+            "lock_dir": engine.lock_dir,
+        }
+    ]
+
+
 async def run_check(config: Config, phase_id: str) -> tuple[list[dict[str, Any]], str | None]:
     engine, error = await _connected_engine(config)
     if engine is None:
         return [], error
     try:
+        rows = await _lock_rows(engine)
         steps = [s.id for s in engine.run.playbook.phase(phase_id).steps if s.automated]
-        return await _probe(engine, steps), None
+        return rows + await _probe(engine, steps), None
     finally:
         await engine.aclose()
         await engine.remote.close()
+
+
+async def run_unlock(config: Config, reason: str) -> tuple[int, list[str]]:
+    """Remove the host lock with a reason, recorded in the holder's journal when it is here
+    and always in the journal folder's host-lock.log. Returns (exit code, lines to print)."""
+    from warungin_tui.config import journal_dir
+    from warungin_tui.hostlock import HostLockError, break_lock, jump_host, read_lock
+    from warungin_tui.hostlock_journal import (
+        append_break_log,
+        ensure_not_open_here,
+        record_in_holder_journal,
+    )
+
+    engine, error = await _connected_engine(config)
+    if engine is None:
+        return 2, [error or "cannot connect"]
+    label = config.target.label
+    try:
+        held, holder = await read_lock(engine.remote, engine.lock_dir)
+        if not held:
+            return 0, [f"{label}: no host lock is held ({engine.lock_dir})"]
+        ensure_not_open_here(holder)
+        await break_lock(engine.remote, engine.lock_dir)
+        event: dict[str, Any] = {
+            "type": "host_lock_broken",
+            "lock_dir": engine.lock_dir,
+            "reason": reason,
+            "by": config.operator.name or getpass.getuser(),
+            "by_host": jump_host(),
+            "via": "warungin-tui unlock",
+            "holder": asdict(holder) if holder else None,
+        }
+        written = record_in_holder_journal(holder, event)
+        details = {k: v for k, v in event.items() if k not in ("type", "holder")}
+        log = append_break_log(journal_dir(config), holder, details)
+    except (RemoteError, HostLockError, OSError) as exc:
+        return 1, [f"{label}: the lock was not removed: {exc}"]
+    finally:
+        await engine.aclose()
+        await engine.remote.close()
+    who = holder.describe() if holder else "an unknown holder (no readable holder file)"
+    lines = [f"{label}: host lock removed; it was held by {who}"]
+    if written:
+        lines.append(f"reason recorded in the holder's journal {written}")
+    lines.append(f"reason recorded in {log}")
+    return 0, lines
 
 
 async def run_monitor(config: Config, *, once: bool, interval: float) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,19 +32,93 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class Journal:
-    """Writes events durably before anyone sees them; mode 0600: logs may hold host details."""
+class JournalLocked(JournalError):
+    """Another process has this run open for writing; `holder` says who (pid, operator, host)."""
 
-    def __init__(self, path: Path) -> None:
+    title = "Run open elsewhere"
+
+    def __init__(self, path: Path, holder: dict[str, Any]) -> None:
+        self.path, self.holder = path, holder
+        super().__init__(f"{path.name} is open in {describe_holder(holder)}")
+
+
+def holder_path(path: Path) -> Path:
+    """The sidecar beside a journal naming the process that has it open for writing."""
+    return path.with_name(path.name + ".holder")
+
+
+def describe_holder(holder: dict[str, Any]) -> str:
+    who = holder.get("operator") or "an unnamed operator"
+    return (
+        f"process {holder.get('pid', '?')} on {holder.get('host', '?')} "
+        f"({who}, since {holder.get('since', '?')})"
+    )
+
+
+def journal_holder(path: Path) -> dict[str, Any] | None:
+    """Who has the journal open for writing, or None when nobody does (the OS lock is free)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(path)
+    finally:
+        os.close(fd)  # closing drops a lock we may have got
+    return None
+
+
+def _read_holder(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(holder_path(path).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+class Journal:
+    """Writes events durably before anyone sees them; mode 0600: logs may hold host details.
+
+    One process per journal: an OS lock (flock, released by the kernel when the process dies)
+    is held while the journal is open; a second opener gets JournalLocked naming the holder.
+    """
+
+    def __init__(self, path: Path, *, operator: str = "") -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        records = read_journal(path) if path.exists() else []
-        if path.exists():
-            _drop_torn_tail(path)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = -1
+            raise JournalLocked(path, _read_holder(path)) from None
+        os.fchmod(self._fd, 0o600)
+        self.holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "operator": operator,
+            "since": now_iso(),
+        }
+        self._write_holder()
+        records = read_journal(path)
+        _drop_torn_tail(path)
         self.seq = len(records)
         self.prev = records[-1]["hash"] if records else GENESIS
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        os.fchmod(self._fd, 0o600)
+
+    def set_operator(self, operator: str) -> None:
+        self.holder["operator"] = operator
+        self._write_holder()
+
+    def _write_holder(self) -> None:
+        sidecar = holder_path(self.path)
+        temporary = sidecar.with_name(sidecar.name + ".new")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.holder, handle)
+        os.replace(temporary, sidecar)
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         body = {"seq": self.seq, "at": now_iso(), "prev": self.prev, "event": event}
@@ -55,6 +131,7 @@ class Journal:
 
     def close(self) -> None:
         if self._fd >= 0:
+            holder_path(self.path).unlink(missing_ok=True)  # before the lock goes: still ours
             os.close(self._fd)
             self._fd = -1
 
@@ -123,6 +200,8 @@ class VerifyResult:
     reason: str = ""
     torn_tail: bool = False
     """The last line was torn by a crash during a write (not counted, as resume ignores it)."""
+    last_hash: str | None = None
+    """The sha256 of the last line, when the whole chain holds."""
 
 
 def verify_journal(path: Path) -> VerifyResult:
@@ -152,4 +231,4 @@ def _verify_lines(raw_lines: list[bytes]) -> VerifyResult:
         if line_hash(prev, record) != stored:
             return VerifyResult(False, len(raw_lines), number, "content does not match its hash")
         prev = stored
-    return VerifyResult(True, len(raw_lines))
+    return VerifyResult(True, len(raw_lines), last_hash=prev if raw_lines else None)

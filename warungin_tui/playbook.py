@@ -69,7 +69,9 @@ class StepSpec(_Strict):
     timeout: str = "{command_timeout_seconds}"
     interval: str = "{poll_interval_seconds}"
     destructive: bool = False
-    retry_safe: bool = True
+    retry_safe: bool = False
+    """Whether an interrupted attempt whose outcome the host cannot tell may simply run again
+    (read-only probes); a step that changes the host is confirmed first."""
     captures: list[str] = Field(default_factory=list)
     """Names under which the parsed value(s) are kept for later templates."""
     role: str | None = None

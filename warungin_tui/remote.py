@@ -1,8 +1,8 @@
 """The SSH layer: one asyncssh connection per target, commands with host-side timeouts.
 
-Built on SSH-NOTES.md: root sessions ignore SSH signals, so the host enforces timeouts; keepalive
-turns a dead network into an error; sshd allows 10 channels per connection; output is read in
-chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
+Built on docs/ssh-notes.md: root sessions ignore SSH signals, so the host enforces timeouts;
+keepalive turns a dead network into an error; sshd allows 10 channels per connection; output
+is read in chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
 """
 
 from __future__ import annotations
@@ -46,6 +46,26 @@ _WRAPPER = (
     "exec 3<&0; {inner} </dev/null 3<&- & c=$!; "
     "(while read -r _; do :; done; kill -TERM $c) <&3 >/dev/null 2>&1 & w=$!; "
     "exec 3<&-; wait $c 2>/dev/null; s=$?; kill $w 2>/dev/null; exit $s"
+)
+
+# The same, leaving a record on the host in the folder `$d` (see hostrecords.py): the command's
+# pid, the host's boot id, its output in `out`/`err` and at the end its exit `status`. The command
+# writes to those files, never to the channel: two `tail -f --pid` stream them to the client, so a
+# dead network can block only the tails, never the command, and its status is always written. If
+# the folder cannot be made, the command runs as above, without a record.
+_RECORDED_WRAPPER = (
+    "d={record}; exec 3<&0; "
+    'if (umask 077 && mkdir -p -- "$d") 2>/dev/null && rm -f -- "$d/status" "$d/pid" '
+    '&& : >"$d/out" && : >"$d/err"; then '
+    '{inner} </dev/null >"$d/out" 2>"$d/err" 3<&- & c=$!; echo "$c" >"$d/pid"; '
+    'cat /proc/sys/kernel/random/boot_id >"$d/boot_id" 2>/dev/null; '
+    'tail -c +1 -s 0.05 -f --pid="$c" "$d/out" 3<&- & t=$!; '
+    'tail -c +1 -s 0.05 -f --pid="$c" "$d/err" >&2 3<&- & u=$!; '
+    "else d=; {inner} </dev/null 3<&- & c=$!; fi; "
+    "(while read -r _; do :; done; kill -TERM $c) <&3 >/dev/null 2>&1 & w=$!; "
+    "exec 3<&-; wait $c 2>/dev/null; s=$?; "
+    'if [ -n "$d" ]; then echo "$s" >"$d/status.new" && mv -f -- "$d/status.new" "$d/status"; '
+    "wait $t $u; fi; kill $w 2>/dev/null; exit $s"
 )
 
 
@@ -136,7 +156,8 @@ class _Client(asyncssh.SSHClient):
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
     ) -> bool:
         # Called only for a key known_hosts does not trust: any entry for the host means the key
-        # changed, none means it is new. asyncssh alone reports both the same way (SSH-NOTES 9).
+        # changed, none means it is new. asyncssh alone reports both the same way
+        # (docs/ssh-notes.md 9).
         trusted, trusted_ca, *_ = self.known_hosts.match(host, addr, None if port == 22 else port)
         self.refused_key, self.host_was_known = key, bool(trusted or trusted_ca)
         return False
@@ -225,7 +246,8 @@ class Remote:
         self.keepalive_interval = keepalive_interval
         self.keepalive_count_max = keepalive_count_max
         self.known_hosts_path = Path(target.known_hosts).expanduser()
-        # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never (SSH-NOTES 5).
+        # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never
+        # (docs/ssh-notes.md 5).
         self._semaphore = asyncio.Semaphore(max_concurrent)
         self._connect_lock = asyncio.Lock()
         self._conn: asyncssh.SSHClientConnection | None = None
@@ -305,19 +327,31 @@ class Remote:
             raise RemoteError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     async def run(
-        self, command: str, *, timeout: float, on_output: OutputCallback | None = None
+        self,
+        command: str,
+        *,
+        timeout: float,
+        on_output: OutputCallback | None = None,
+        record: str | None = None,
     ) -> CommandResult:
         """Run `command` with `sh -c` on the host, ended there after `timeout` seconds.
 
-        Raises ConnectionLost (with the output so far) if the connection drops meanwhile.
-        An exception from `on_output` ends the command and propagates unchanged.
+        `record`: a folder on the host (a shell word, see hostrecords.record_dir) where the
+        command's pid, output and exit status are kept, so that its outcome can be asked for
+        after a dropped connection. Raises ConnectionLost (with the output so far) if the
+        connection drops meanwhile. An exception from `on_output` ends the command and
+        propagates unchanged.
         """
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         limit = f"timeout --kill-after={KILL_AFTER_S} {_seconds(timeout)}"
         inner = f"{limit} sh -c {shlex.quote(command)}"
+        if record is None:
+            script = _WRAPPER.format(inner=inner)
+        else:
+            script = _RECORDED_WRAPPER.format(inner=inner, record=record)
         # The outer `sh -c` makes the wrapper independent of the user's login shell.
-        wrapped = "sh -c " + shlex.quote(_WRAPPER.format(inner=inner))
+        wrapped = "sh -c " + shlex.quote(script)
         async with self._semaphore:
             started = time.monotonic()
             process = await self._open_process(wrapped)
@@ -458,7 +492,7 @@ class Remote:
             lost = True
         except BaseException:
             # Cancelled, or the callback failed: closing the channel ends the command via the
-            # wrapper's watcher (terminate()/kill() would not for root, SSH-NOTES 1).
+            # wrapper's watcher (terminate()/kill() would not for root, docs/ssh-notes.md 1).
             process.close()
             raise
         finally:

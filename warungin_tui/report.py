@@ -13,6 +13,7 @@ from typing import Any
 from warungin_tui import __version__
 from warungin_tui.config import Config
 from warungin_tui.journal import TORN_LAST_LINE
+from warungin_tui.lifecycle import run_outcome
 from warungin_tui.report_format import (
     code,
     esc,
@@ -25,6 +26,7 @@ from warungin_tui.report_format import (
     redact_tree,
     table,
 )
+from warungin_tui.report_outcome import outcome_detail, overall_status
 from warungin_tui.report_sections import (
     answer,
     completion,
@@ -38,7 +40,7 @@ from warungin_tui.report_sections import (
     steps,
     verification,
 )
-from warungin_tui.report_template import overall_status, template_sections
+from warungin_tui.report_template import template_sections
 from warungin_tui.run import Run
 
 SCHEMA = "warungin-tui.deployment-log/1"
@@ -72,9 +74,12 @@ def build_report(
     now = now or datetime.now(UTC)
     fingerprint = run.playbook.fingerprint()  # of the playbook as run, before titles are filled
     started = parse_at(run.started_at) or now
+    outcome = run_outcome(run)
     data: dict[str, Any] = {
         "schema": SCHEMA,
         "title": f"DEPLOYMENT LOG - {long_date(started)}",
+        "outcome": str(outcome),
+        "outcome_detail": outcome_detail(run, outcome),
         "generated_at": fmt_time(now),
         "run": {
             "run_id": run.run_id or na("no run_started event"),
@@ -192,8 +197,10 @@ def _header(report: dict[str, Any]) -> str:
         *journal_rows,
         ["Exported at", esc(report["generated_at"])],
     ]
+    detail = f" ({esc(report['outcome_detail'])})" if report["outcome_detail"] else ""
     title = (
-        f"# {report['title']}\n\nWarungin POS production deployment, exported from the run journal."
+        f"# {report['title']}\n\n**Outcome: {report['outcome']}**{detail}\n\n"
+        "Warungin POS production deployment, exported from the run journal."
     )
     parts = [title, warning, table(["", ""], rows)]
     return "\n\n".join(p for p in parts if p)
@@ -257,15 +264,22 @@ def _handoff(rows: list[dict[str, Any]]) -> str:
 
 def _completion(report: dict[str, Any]) -> str:
     sign = [
-        [esc(r["label"]), esc(r["role"]), esc(r["name"]), esc(r["at"]), code(r["step"])]
+        [esc(r["label"]), esc(r["role"]), esc(r["name"]), esc(r["entered_by"]), esc(r["at"])]
+        + [code(r["step"])]
         for r in report["signoffs"]
+    ]
+    signed = [
+        f"- {esc(r['role'])}: {esc(r['name'])}, entered by {esc(r['entered_by'])} at {esc(r['at'])}"
+        for r in report["signoffs"]
+        if r["status"] == "passed"
     ]
     return "\n\n".join(
         [
             "## Deployment completion checklist",
             _items(report["completion"]["items"]),
             "### Sign-offs",
-            table(["Sign-off", "Role", "Name", "Signed at", "Step"], sign),
+            table(["Sign-off", "Role", "Name", "Entered by", "Signed at", "Step"], sign),
+            "\n".join(signed) or "No sign-off given yet.",
             "### Final approval",
             _fields_block(report["completion"]["final_approval"]),
         ]
@@ -331,7 +345,10 @@ def _incident(data: dict[str, Any] | None) -> str:
             f"({block['count']} error lines{omitted}):\n\n" + fence("\n".join(block["lines"]))
         )
     for notice in data["notices"]:
-        parts.append(f"### {esc(notice['title'])}\n\nPrepared {esc(notice['at'])}.")
+        parts.append(
+            f"### {esc(notice['title'])}\n\nPrepared {esc(notice['at'])} for "
+            f"{esc(notice['to'])}: {esc(notice['state'])}."
+        )
         parts.append(fence(notice["body"]))
     return "\n\n".join(parts)
 
@@ -378,10 +395,13 @@ def _appendix_step(number: int, step: dict[str, Any]) -> str:
         ("detail", "Detail"),
         ("failed_detail", "Failure"),
         ("by", "By"),
+        ("entered_by", "Entered by"),
         ("note", "Note"),
         ("override_reason", "Override reason"),
+        ("notice", "Notification"),
     ):
         repeated = key in ("failed_detail", "note") and step[key] and step[key] in step["detail"]
+        repeated = repeated or (key == "entered_by" and step[key] == step["by"])
         if step[key] and not repeated:
             facts.append(f"- {label}: {esc(step[key])}")
     parts = [f"### {number}. {code(step['id'])} {esc(step['title'])}", "\n".join(facts)]

@@ -23,6 +23,17 @@ def na(reason: str) -> str:
     return f"n/a ({reason})"
 
 
+def who(by: str | None, entered_by: str | None, *, always: bool = False) -> str:
+    """`Ana Putri, entered by Dewi`: the person answering and the operator who typed it.
+
+    `always`: say who entered it even when it is the same person (sign-offs, decisions).
+    """
+    text = by or "unknown"
+    if entered_by and (always or entered_by != by):
+        text += f", entered by {entered_by}"
+    return text
+
+
 # -- time ----------------------------------------------------------------------------------------
 def parse_at(value: str | None) -> datetime | None:
     """Journal times are ISO 8601; naive ones (never written by us) are taken as UTC."""

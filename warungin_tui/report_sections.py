@@ -12,20 +12,24 @@ from warungin_tui.checklists import (
     SECURITY_HANDOFF,
     VERIFICATION_HEALTH,
     VERIFICATION_SECURITY,
+    monitoring_hours,
+    monitoring_period_hours,
 )
 from warungin_tui.config import Config
+from warungin_tui.issue import the_issue
+from warungin_tui.lifecycle import RunOutcome, run_outcome
 from warungin_tui.playbook import StepKind
-from warungin_tui.report_format import fmt_hours, fmt_time, na, parse_at, redact_lines
+from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines, who
+from warungin_tui.report_outcome import DEPLOYMENT_PHASES, overall_status
 from warungin_tui.report_template import (
-    DEPLOYMENT_PHASES,
     item_rows,
-    overall_status,
+    notice_text,
     phase_span,
     step_evidence,
     step_field,
     step_start,
 )
-from warungin_tui.run import BAD, PhaseStatus, Run, StepStatus
+from warungin_tui.run import PhaseStatus, Run, StepStatus
 from warungin_tui.steps.parsers import ERROR_PATTERN
 
 NOT_MEASURED = na("not measured by this tool: browser check Test 4")
@@ -73,7 +77,7 @@ def verification(run: Run, config: Config) -> dict[str, Any]:
     }
     return {
         "services": services,
-        "health": item_rows(run, VERIFICATION_HEALTH),
+        "health": item_rows(run, VERIFICATION_HEALTH, config),
         "security": item_rows(run, VERIFICATION_SECURITY),
         "performance": performance,
         "shift_caching_check": step_evidence(run, "smoke.shift_caching"),
@@ -89,9 +93,11 @@ def signoffs(run: Run) -> list[dict[str, Any]]:
     for spec in specs:
         result = run.results[spec.id]
         name = result.value.get("name") if isinstance(result.value, dict) else None
+        entered = result.entered_by or na("operator not recorded")
         if result.status == StepStatus.PASSED and name:
             signed, at = name, fmt_time(result.finished_at) or na("time not recorded")
         else:
+            entered = na("not signed")
             pending = result.status == StepStatus.PENDING
             signed, at = (
                 (na("not signed") if pending else step_field(run, spec.id)),
@@ -105,6 +111,7 @@ def signoffs(run: Run) -> list[dict[str, Any]]:
                 "phase": run.playbook.phase_of(spec.id).id,
                 "status": str(result.status),
                 "name": signed,
+                "entered_by": entered,
                 "at": at,
             }
         )
@@ -117,7 +124,7 @@ def final_approval(run: Run) -> dict[str, str]:
     if run.rollbacks:
         approval = "FAILED (Rollback)"
         complete = na("rolled back: see the Incident Report")
-    elif overall.startswith("SUCCESS") and run.gate_holds("completion"):
+    elif run_outcome(run) == RunOutcome.SUCCESS and run.gate_holds("completion"):
         approval = "APPROVED & COMPLETE"
         complete = fmt_time(max(filter(None, (phase_span(run, p)[1] for p in DEPLOYMENT_PHASES))))
     else:
@@ -158,8 +165,11 @@ def monitoring(run: Run) -> dict[str, Any]:
     go_live = {"GO-LIVE APPROVED": "APPROVED", "HOLD FOR REVIEW": "NEEDS REVIEW"}.get(
         str(decision), na("no go-live decision recorded")
     )
+    samples = len(run.monitoring_samples)
     fields = {
         "Deployment Duration": duration,
+        "Monitoring Covered": f"{monitoring_hours(run):.1f} of {monitoring_period_hours(run):g} "
+        f"hours ({samples} monitoring sample{'s' if samples != 1 else ''})",
         "Uptime": answer(run, "monitoring.uptime", "" if str(uptime).endswith("%") else "%"),
         "Critical Issues": answer(run, "monitoring.critical_issues", " (should be 0)"),
         "User Reports": answer(run, "monitoring.user_reports"),
@@ -188,7 +198,11 @@ def go_live(run: Run) -> dict[str, Any]:
     else:
         fields = {
             "Production Deployment Status": str(decision.get("decision")),
-            "Authorized By": str(decision.get("authorized_by") or na("not recorded")),
+            "Authorized By": who(
+                str(decision.get("authorized_by") or na("not recorded")),
+                decision.get("entered_by"),
+                always=True,
+            ),
             "Date/Time": fmt_time(decision.get("at")) or na("not recorded"),
             "Effective Date/Time": str(decision.get("effective_at") or na("not recorded")),
         }
@@ -211,33 +225,15 @@ def completion(run: Run) -> list[dict[str, Any]]:
 
 # -- g. incident report --------------------------------------------------------------------------
 def first_failure(run: Run) -> tuple[str, str] | None:
-    """(step id, description) of the earliest deployment step that failed and stayed so.
-
-    Failed or interrupted steps come first; an overridden failure was an accepted risk, so it
-    is named only when nothing else failed. Procedures (rollback, incident) are the response,
-    not the issue; a step that failed and then passed on retry was resolved.
-    """
-    found: list[tuple[tuple[int, int, float, int], str, str]] = []
-    linear = [s for p in run.playbook.linear_phases for s in p.steps]
-    for index, spec in enumerate(linear):
-        result = run.results[spec.id]
-        if result.status in BAD:
-            tier = 0
-        elif result.status == StepStatus.OVERRIDDEN and result.failed_detail is not None:
-            tier = 1
-        else:
-            continue
-        when = parse_at(result.finished_at) or parse_at(result.started_at)
-        key = (tier, 0, when.timestamp(), index) if when else (tier, 1, 0.0, index)
-        text = (
-            f"{fmt_time(when) or 'time unknown'} - {spec.id} ({spec.title}) "
-            f"{str(result.status).upper()} - {result.failed_detail or result.detail}"
-        )
-        found.append((key, spec.id, text))
-    if not found:
+    """(step id, description) of the issue (issue.the_issue), as the incident report words it."""
+    issue = the_issue(run)
+    if issue is None:
         return None
-    _, step_id, text = min(found)
-    return step_id, text
+    text = (
+        f"{fmt_time(issue.at) or 'time unknown'} - {issue.step_id} ({issue.title}) "
+        f"{str(issue.status).upper()} - {issue.detail}"
+    )
+    return issue.step_id, text
 
 
 def _error_logs(run: Run) -> list[dict[str, Any]]:
@@ -323,6 +319,8 @@ def incident(run: Run) -> dict[str, Any] | None:
                     "title": run.playbook.step(step_id).title,
                     "at": fmt_time(run.results[step_id].finished_at),
                     "subject": str(value.get("subject", "")),
+                    "to": str(value.get("to") or na("no recipient in the message")),
+                    "state": notice_text(run, step_id),
                     "body": str(value["body"]),
                 }
             )
@@ -347,7 +345,7 @@ def overrides(run: Run) -> list[dict[str, Any]]:
                 "title": run.playbook.phase(phase_id).title,
                 "outcome": f"phase {run.phase_status(phase_id)}",
                 "reason": gate.get("reason", ""),
-                "by": gate.get("by") or "unknown",
+                "by": who(gate.get("by"), gate.get("entered_by")),
                 "at": fmt_time(gate.get("at")) or na("time not recorded"),
             }
         )
@@ -369,7 +367,7 @@ def overrides(run: Run) -> list[dict[str, Any]]:
                 "title": spec.title,
                 "outcome": outcome,
                 "reason": reason,
-                "by": result.by or "unknown",
+                "by": who(result.by, result.entered_by),
                 "at": at,
             }
         )
@@ -411,8 +409,10 @@ def steps(run: Run) -> list[dict[str, Any]]:
                 "detail": result.detail,
                 "failed_detail": result.failed_detail,
                 "by": result.by,
+                "entered_by": result.entered_by,
                 "note": result.note,
                 "override_reason": result.override_reason,
+                "notice": notice_text(run, step_id) if spec.kind == StepKind.NOTIFY else None,
                 "value": result.value,
                 "output": shown,
                 "output_lines_total": result.output_lines,

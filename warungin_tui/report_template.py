@@ -10,8 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warungin_tui.checklists import DerivedItem, evaluate
+from warungin_tui.checklists import (
+    DerivedItem,
+    ItemState,
+    evaluate,
+    item_label,
+    monitoring_covered,
+    monitoring_hours,
+    monitoring_override,
+    monitoring_period_hours,
+    rolled_back,
+)
 from warungin_tui.config import Config
+from warungin_tui.notices import notice_state
 from warungin_tui.report_format import (
     fmt_bytes,
     fmt_minutes,
@@ -19,8 +30,11 @@ from warungin_tui.report_format import (
     fmt_time,
     na,
     parse_at,
+    who,
 )
-from warungin_tui.run import PhaseStatus, Run, StepResult, StepStatus
+from warungin_tui.report_outcome import DEPLOYMENT_PHASES, deployment_ended, overall_status
+from warungin_tui.run import BAD, PhaseStatus, Run, StepResult, StepStatus
+from warungin_tui.values import config_values
 
 TEMPLATE_PHASES = (
     ("PHASE 1: PRE-DEPLOYMENT", "phase1"),
@@ -28,7 +42,6 @@ TEMPLATE_PHASES = (
     ("PHASE 3: POST-DEPLOYMENT VERIFICATION", "phase3"),
 )
 SMOKE_SECTION = "PRODUCTION SMOKE TEST"
-DEPLOYMENT_PHASES = ("phase1", "phase2", "phase3", "smoke")
 DONE = {StepStatus.PASSED, StepStatus.WARNING}
 PHASE_WORDS = {
     PhaseStatus.RUNNING: "IN PROGRESS",
@@ -72,13 +85,16 @@ def step_evidence(run: Run, step_id: str) -> str:
         text += f" - {detail}"
     if result.override_reason:
         text += f" (override reason - {result.override_reason})"
-    who = f"by {result.by}, " if result.by else ""
+    by = f"by {who(result.by, result.entered_by)}, " if result.by else ""
     when = fmt_time(result.finished_at or result.started_at)
-    return f"{text} ({who}{when})" if when else text
+    return f"{text} ({by}{when})" if when else text
 
 
-def item_rows(run: Run, items: list[DerivedItem]) -> list[dict[str, Any]]:
+def item_rows(
+    run: Run, items: list[DerivedItem], config: Config | None = None
+) -> list[dict[str, Any]]:
     rows = []
+    values = config_values(config) if config is not None else {}
     for item, state in evaluate(run, items):
         evidence = [
             f"{ref.removeprefix('phase:')} gate {run.phase_status(ref.removeprefix('phase:'))}"
@@ -88,10 +104,33 @@ def item_rows(run: Run, items: list[DerivedItem]) -> list[dict[str, Any]]:
         ]
         if item.special == "no_rollback":
             evidence = [f"{len(run.rollbacks)} rollback(s) recorded"]
-        rows.append(
-            {"label": item.label, "state": str(state).upper(), "evidence": "; ".join(evidence)}
-        )
+        word = str(state).upper()
+        if item.special == "monitoring_period":
+            word, evidence = _monitoring_claim(run, state, evidence)
+        if item.undone_by_rollback and rolled_back(run):
+            restored = fmt_time(run.rollbacks[-1].get("finished_at")) or "time not recorded"
+            evidence = [f"the rollback restored the previous version ({restored})", *evidence]
+        label = item_label(item, values) if values else item.label
+        rows.append({"label": label, "state": word, "evidence": "; ".join(evidence)})
     return rows
+
+
+def _monitoring_claim(run: Run, state: ItemState, evidence: list[str]) -> tuple[str, list[str]]:
+    """YES only on samples covering the period; otherwise NO or OVERRIDDEN, with the hours."""
+    hours, period = monitoring_hours(run), monitoring_period_hours(run)
+    samples = f"{len(run.monitoring_samples)} monitoring sample(s) over {hours:.1f} hours"
+    evidence = [f"{samples}; the period is {period:g} hours", *evidence]
+    override = monitoring_override(run)
+    if state == ItemState.OVERRIDDEN and override is not None:
+        covered = override.get("hours_covered", hours)
+        covered_text = f"{covered:.1f}" if isinstance(covered, int | float) else str(covered)
+        return (
+            f"OVERRIDDEN ({override['reason']}) after {covered_text} hours of monitoring",
+            evidence,
+        )
+    if state == ItemState.NO and not monitoring_covered(run):
+        return f"NO ({hours:.1f} hours of monitoring)", evidence
+    return str(state).upper(), evidence
 
 
 def why(result: StepResult) -> str:
@@ -163,9 +202,6 @@ def phase1_fields(run: Run) -> dict[str, str]:
         if backup
         else ""
     )
-    notice = run.results["phase1.notify"]
-    subject = _value(run, "phase1.notify", "subject")
-    prepared = f'notice "{subject}" prepared {fmt_time(notice.finished_at)}' if subject else ""
     # Step 1.3 records a count even when it gives up waiting: show it beside the outcome.
     sessions = run.values.get("active_sessions")
     active = step_field(run, "phase1.active_sessions")
@@ -174,9 +210,35 @@ def phase1_fields(run: Run) -> dict[str, str]:
         active = f"{sessions} (should be 0)" + ("" if done else f" - {active}")
     return {
         "Backup Created": step_field(run, "phase1.backup", backup_text),
-        "Stakeholders Notified": step_field(run, "phase1.notify", prepared),
+        "Stakeholders Notified": notified_field(run, "phase1.notify"),
         "Active Users": active,
     }
+
+
+def notice_text(run: Run, step_id: str) -> str:
+    """`prepared, not confirmed sent`, `sent by <command>` or `confirmed sent by ... at ...`."""
+    result = run.results[step_id]
+    confirmed = run.notices_confirmed.get(step_id)
+    if confirmed:
+        confirmed = {**confirmed, "at": fmt_time(confirmed.get("at")) or "time not recorded"}
+    return notice_state(result.value, confirmed, when=fmt_time(result.finished_at) or "")
+
+
+def notified_field(run: Run, step_id: str) -> str:
+    """A notification field: what was prepared for whom, and whether it was sent."""
+    result = run.results[step_id]
+    subject = _value(run, step_id, "subject")
+    if result.status not in DONE or not subject:
+        return step_field(run, step_id)
+    to = _value(run, step_id, "to")
+    prepared = f'notice "{subject}"' + (f" to {to}" if to else "")
+    prepared += f", prepared {fmt_time(result.finished_at)}"
+    missing = _value(run, step_id, "missing_contacts")
+    if missing:
+        prepared += f"; [contacts] {', '.join(missing)} not configured"
+    state = notice_text(run, step_id)
+    word = "NOT CONFIRMED" if state.startswith("prepared") else "YES"
+    return f"{word} ({state}; {prepared})"
 
 
 def phase2_fields(run: Run, config: Config) -> dict[str, str]:
@@ -188,11 +250,45 @@ def phase2_fields(run: Run, config: Config) -> dict[str, str]:
     built = f"exit code {build.exit_code}, {fmt_seconds(build.duration_s)}"
     expected = _value(run, "phase2.services", "expected")
     counts = f"{_value(run, 'phase2.services', 'running')}/{expected}" if expected else ""
-    return {
+    fields = {
         "Code Pulled": step_field(run, "phase2.pull", pulled),
         "Images Built": step_field(run, "phase2.build", built),
-        "Services Started": step_field(run, "phase2.services", counts),
+        "Services Started": services_started(run, counts),
     }
+    if rolled_back(run):
+        # What Phase 2 did is history; the release it put in place is gone.
+        restored = fmt_time(run.rollbacks[-1].get("finished_at")) or "time not recorded"
+        undone = f"the rollback restored the previous version at {restored}"
+        commit = f" and commit {str(before)[:12]}" if before else ""
+        if run.status("phase2.pull") in DONE:
+            fields["Code Pulled"] = f"ROLLED BACK (pulled {pulled}; then {undone}{commit})"
+        else:
+            fields["Code Pulled"] += f"; {undone}{commit}"
+        for label in ("Images Built", "Services Started"):
+            fields[label] += f"; undone - {undone}"
+    return fields
+
+
+def services_started(run: Run, counts: str) -> str:
+    """Step 2.3's check, or, when it did not run, what the group starts did (they started)."""
+    if run.status("phase2.services") != StepStatus.PENDING:
+        return step_field(run, "phase2.services", counts)
+    starts = [
+        s
+        for s in run.playbook.phase("phase2").steps
+        if s.id.startswith(("phase2.start.", "phase2.ready."))
+    ]
+    ran = [s for s in starts if run.status(s.id) != StepStatus.PENDING]
+    if not ran:
+        return step_field(run, "phase2.services")
+    bad = next((s for s in ran if run.status(s.id) in BAD), None)
+    ready = [s for s in starts if s.id.startswith("phase2.ready.")]
+    done = sum(run.status(s.id) in DONE for s in ready)
+    progress = f"{done}/{len(ready)} start groups ready; the all-services check did not run"
+    if bad is not None:
+        result = run.results[bad.id]
+        return f"NO ({bad.title} {str(result.status).upper()} - {why(result)}; {progress})"
+    return f"PARTLY ({progress} yet)"
 
 
 def phase3_fields(run: Run, config: Config) -> dict[str, str]:
@@ -258,27 +354,6 @@ def deployment_window(run: Run) -> tuple[datetime | None, datetime | None]:
     return start, (max(ends) if ends else None)
 
 
-def overall_status(run: Run) -> str:
-    if run.rollbacks:
-        last = run.rollbacks[-1]
-        if "ok" not in last:
-            return "FAILED - ROLLBACK (rollback started, not finished)"
-        if last["ok"]:
-            return "FAILED - ROLLBACK (previous version restored)"
-        return f"FAILED - ROLLBACK (the rollback itself FAILED - {last.get('detail', '')})"
-    statuses = {p: run.phase_status(p) for p in DEPLOYMENT_PHASES}
-    failed = [p for p, s in statuses.items() if s == PhaseStatus.FAILED]
-    if failed:
-        title = run.playbook.phase(failed[0]).title
-        return f"FAILED ({title} failed; no rollback recorded)"
-    if all(s in (PhaseStatus.PASSED, PhaseStatus.OVERRIDDEN) for s in statuses.values()):
-        overridden = any(s == PhaseStatus.OVERRIDDEN for s in statuses.values())
-        return "SUCCESS (with overrides)" if overridden else "SUCCESS"
-    if all(s == PhaseStatus.NOT_STARTED for s in statuses.values()):
-        return "IN PROGRESS (Phase 1 not started yet)"
-    return f"IN PROGRESS (at {run.playbook.phase(run.current_phase()).title})"
-
-
 def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str, Any]]:
     """The seed's DEPLOYMENT LOG TEMPLATE, section by section, label by label, in seed order."""
     per_phase = {
@@ -299,7 +374,7 @@ def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str,
     start, end = deployment_window(run)
     if start is None:
         total = na("deployment not started")
-    elif overall.startswith("IN PROGRESS") or end is None:
+    elif not deployment_ended(run) or end is None:
         total = na(f"deployment in progress, {fmt_minutes((now - start).total_seconds())} so far")
     else:
         total = fmt_minutes((end - start).total_seconds())

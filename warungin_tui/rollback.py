@@ -36,6 +36,10 @@ class RollbackProcedure:
 
         async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome: ...
 
+        async def ensure_host_lock(self, spec: StepSpec) -> None: ...
+
+        async def release_host_lock(self, reason: str) -> None: ...
+
     async def rollback(
         self, *, reason: str, confirm: Callable[[StepSpec], Awaitable[bool]] | None = None
     ) -> bool:
@@ -45,6 +49,7 @@ class RollbackProcedure:
         whole rollback confirmed. The error logs are collected first: `compose down` loses them.
         """
         self.check_run_action(Action.ROLLBACK)
+        await self.ensure_host_lock(self.run.playbook.step("rollback.verify_archive"))
         self.record({"type": "rollback_started", "reason": reason, "by": self.run.operator})
         if self.run.status("incident.collect_logs") not in GATE_OK:
             await self.run_step("incident.collect_logs")
@@ -65,6 +70,7 @@ class RollbackProcedure:
                 )
                 return False
         self._rollback_finished(True, "previous version running", None, commands)
+        await self.release_host_lock("rollback completed")
         return True
 
     def _rollback_finished(

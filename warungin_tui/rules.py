@@ -9,9 +9,9 @@ a rolled-back run only its incident report.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
+from warungin_tui.checklists import monitoring_hours, monitoring_period_hours
 from warungin_tui.errors import EngineError, GateClosed, RunClosed, StepBusy
 from warungin_tui.lifecycle import RunState, run_state
 from warungin_tui.playbook import StepKind, StepSpec
@@ -19,8 +19,6 @@ from warungin_tui.run import BAD, GATE_OK, Run, StepStatus
 
 DECISIONS = ("GO-LIVE APPROVED", "HOLD FOR REVIEW")
 APPROVED = DECISIONS[0]
-MONITORING_HOURS_REQUIRED = 24.0
-"""Monitoring samples must span this long before "24-hour monitoring passed" may be claimed."""
 OPEN_AFTER_ROLLBACK = frozenset({"incident"})
 """Phases a rolled-back run still accepts answers in: the incident report."""
 
@@ -45,6 +43,7 @@ class Action(StrEnum):
     ABANDON = "abandon"
     NEXT_PHASE = "next phase"
     NEW_RUN = "new run"
+    CONFIRM_SENT = "confirm sent"
 
 
 @dataclass(frozen=True)
@@ -159,6 +158,8 @@ def _kind_refusal(spec: StepSpec, action: Action) -> Refusal | None:
         return Refusal(f"{title} is not a sign-off.")
     if action == Action.INPUT and kind != StepKind.INPUT:
         return Refusal(f"{title} does not take a typed value.")
+    if action == Action.CONFIRM_SENT and kind != StepKind.NOTIFY:
+        return Refusal(f"{title} is not a notification step.")
     return None
 
 
@@ -299,7 +300,6 @@ def decision_refusal(
     authorized_by: str,
     *,
     monitoring_override_reason: str = "",
-    required_hours: float = MONITORING_HOURS_REQUIRED,
 ) -> Refusal | None:
     """The go-live decision: who, which, and approval only on held gates and evidence of
     monitoring (or an explicit override of the missing evidence, with a reason)."""
@@ -315,32 +315,31 @@ def decision_refusal(
     blockers = approval_blockers(run)
     if blockers:
         return Refusal("GO-LIVE APPROVED is refused: " + "; ".join(blockers), GateClosed)
-    shortfall = monitoring_shortfall(run, required_hours)
+    shortfall = monitoring_shortfall(run)
     if shortfall and not monitoring_override_reason.strip():
         return Refusal(f"GO-LIVE APPROVED needs an override with a reason: {shortfall}", GateClosed)
     return None
 
 
 # -- monitoring evidence -----------------------------------------------------------------------
+# The hours covered and the configured period are defined once, in checklists.py (the export's
+# "24-hour monitoring passed" reads the same functions); the rule here is what approval needs.
 def monitoring_hours_covered(run: Run) -> float:
     """Hours between the first and the last `monitoring_sample` event (0 without two samples)."""
-    stamps = sorted(datetime.fromisoformat(at) for at in run.monitoring_samples)
-    if len(stamps) < 2:
-        return 0.0
-    return max(0.0, (stamps[-1] - stamps[0]).total_seconds() / 3600)
+    return monitoring_hours(run)
 
 
-def monitoring_covered(run: Run, required_hours: float = MONITORING_HOURS_REQUIRED) -> bool:
-    """Whether "24-hour monitoring passed" may be claimed: samples cover the period."""
-    return monitoring_hours_covered(run) >= required_hours
+def monitoring_covered(run: Run) -> bool:
+    """Whether "24-hour monitoring passed" may be claimed: samples cover the configured period."""
+    return monitoring_hours(run) >= monitoring_period_hours(run)
 
 
-def monitoring_shortfall(run: Run, required_hours: float = MONITORING_HOURS_REQUIRED) -> str:
+def monitoring_shortfall(run: Run) -> str:
     """Empty when monitoring samples cover the period, else the sentence saying how short."""
-    covered = monitoring_hours_covered(run)
-    if covered >= required_hours:
+    covered, period = monitoring_hours(run), monitoring_period_hours(run)
+    if covered >= period:
         return ""
     return (
-        f"monitoring samples cover {covered:.1f} of {required_hours:g} hours, so "
-        f'"{required_hours:g}-hour monitoring passed" is not evidenced.'
+        f"monitoring samples cover {covered:.1f} of {period:g} hours, so "
+        f'"{period:g}-hour monitoring passed" is not evidenced.'
     )

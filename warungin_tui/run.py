@@ -49,6 +49,8 @@ class StepResult:
     value: Any = None
     command: str | None = None
     by: str | None = None
+    entered_by: str | None = None
+    """The operator who typed the answer (the signer or authorizer may be someone else)."""
     note: str | None = None
     override_reason: str | None = None
     overridden_at: str | None = None
@@ -57,6 +59,8 @@ class StepResult:
         default_factory=lambda: deque(maxlen=OUTPUT_KEPT_IN_MEMORY)
     )
     output_lines: int = 0
+    host_record: str | None = None
+    """The host-side record of the latest attempt's command (hostrecords.py), if any."""
 
     def snapshot(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k != "output"}
@@ -83,8 +87,13 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
-    monitoring_samples: list[str] = field(default_factory=list)
-    """When each monitoring sample was taken (ISO times), the evidence of monitoring coverage."""
+    notices_confirmed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Notification steps whose message the operator confirmed sending: step id -> by, at."""
+    monitoring_samples: list[dict[str, Any]] = field(default_factory=list)
+    """`monitoring_sample` events (issue 12 records them), each with its journal time `at`."""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """Every step outcome and override in journal order (`seq`, `step`, `status`, `at`,
+    `detail`): the folded results keep only the latest; "what was the issue" needs the past."""
     events: int = 0
 
     def __post_init__(self) -> None:
@@ -123,6 +132,17 @@ class Run:
         result.exit_code = None
         result.detail = ""
         result.command = event.get("command")
+        result.host_record = event.get("host_record")
+        self.notices_confirmed.pop(event["step"], None)  # a new message is not the one sent
+        result.output.clear()
+        result.output_lines = 0
+
+    def _on_step_reattached(self, event: dict[str, Any], at: str | None) -> None:
+        """Following a command that still runs on the host: its output streams again in full."""
+        result = self.results[event["step"]]
+        result.status = StepStatus.RUNNING
+        result.finished_at = None
+        result.detail = ""
         result.output.clear()
         result.output_lines = 0
 
@@ -142,6 +162,7 @@ class Run:
         result.detail = event.get("detail", "")
         result.value = event.get("value")
         result.by = event.get("by")
+        result.entered_by = event.get("entered_by")
         result.note = event.get("note")
         result.override_reason = None
         result.overridden_at = None
@@ -150,6 +171,12 @@ class Run:
         if result.status in BAD:
             result.failed_detail = result.detail
         self.values.update(event.get("captures") or {})
+        self._remember(event["step"], result.status, at, result.detail)
+
+    def _remember(self, step_id: str, status: StepStatus, at: str | None, detail: str) -> None:
+        self.history.append(
+            {"seq": self.events, "step": step_id, "status": status, "at": at, "detail": detail}
+        )
 
     def _on_step_overridden(self, event: dict[str, Any], at: str | None) -> None:
         result = self.results[event["step"]]
@@ -157,11 +184,14 @@ class Run:
         result.override_reason = event["reason"]
         result.overridden_at = at
         result.by = event.get("by")
+        result.entered_by = event.get("entered_by")
+        self._remember(event["step"], StepStatus.OVERRIDDEN, at, result.failed_detail or "")
 
     def _on_gate_overridden(self, event: dict[str, Any], at: str | None) -> None:
         self.gate_overrides[event["phase"]] = {
             "reason": event["reason"],
             "by": event.get("by", ""),
+            "entered_by": event.get("entered_by", ""),
             "at": at or "",
         }
 
@@ -170,7 +200,12 @@ class Run:
 
     def _on_rollback_started(self, event: dict[str, Any], at: str | None) -> None:
         self.rollbacks.append(
-            {"started_at": at, "reason": event.get("reason", ""), "by": event.get("by")}
+            {
+                "started_at": at,
+                "reason": event.get("reason", ""),
+                "by": event.get("by"),
+                "seq": self.events,
+            }
         )
 
     def _on_rollback_finished(self, event: dict[str, Any], at: str | None) -> None:
@@ -189,13 +224,23 @@ class Run:
     def _on_export_written(self, event: dict[str, Any], at: str | None) -> None:
         self.exports.extend(event["paths"])
 
+    def _on_monitoring_sample(self, event: dict[str, Any], at: str | None) -> None:
+        self.monitoring_samples.append(
+            {**{k: v for k, v in event.items() if k != "type"}, "at": at}
+        )
+
+    def _on_notice_confirmed(self, event: dict[str, Any], at: str | None) -> None:
+        self.notices_confirmed[event["step"]] = {
+            "by": event.get("by"),
+            "entered_by": event.get("entered_by"),
+            "at": at,
+        }
+
+    def _on_export_failed(self, event: dict[str, Any], at: str | None) -> None:
+        self.exports = [p for p in self.exports if p not in event["paths"]]
+
     def _on_run_finished(self, event: dict[str, Any], at: str | None) -> None:
         self.finished_at = at
-
-    def _on_monitoring_sample(self, event: dict[str, Any], at: str | None) -> None:
-        taken = event.get("at") or at
-        if taken:
-            self.monitoring_samples.append(taken)
 
     def _on_run_abandoned(self, event: dict[str, Any], at: str | None) -> None:
         self.abandoned = {"reason": event["reason"], "by": event.get("by"), "at": at}
@@ -276,6 +321,7 @@ class Run:
             "decision": self.decision,
             "abandoned": self.abandoned,
             "trusted_host_keys": self.trusted_host_keys,
+            "notices_confirmed": self.notices_confirmed,
             "exports": self.exports,
             "monitoring_samples": self.monitoring_samples,
             "events": self.events,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from warungin_tui.config import Config
+from warungin_tui.hostlock import LOCK_DIR_NAME, host_lock_dir
 
 
 def _fmt(value: float) -> str:
@@ -17,6 +18,8 @@ def config_values(config: Config) -> dict[str, Any]:
     values: dict[str, Any] = {
         "project_dir": target.project_dir,
         "backup_dir": target.effective_backup_dir,
+        "host_lock_dir": host_lock_dir(target.project_dir),
+        "host_lock_name": LOCK_DIR_NAME,  # the same, relative to the project (tar --exclude)
         "target": target.label,
         "host": target.host,
         "user": target.user,

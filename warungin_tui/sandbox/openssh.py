@@ -1,7 +1,7 @@
 """A real OpenSSH server on 127.0.0.1 for tests and demos: own keys, own config, own port.
 
 It runs the system's `/usr/sbin/sshd` with a throw-away config in a work folder, so the SSH layer
-is exercised against the same server software it meets in production (see SSH-NOTES.md).
+is exercised against the same server software it meets in production (see docs/ssh-notes.md).
 """
 
 from __future__ import annotations

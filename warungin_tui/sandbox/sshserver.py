@@ -3,7 +3,7 @@ needing nothing installed (the test suite also covers a real OpenSSH sshd, see o
 
 Each exec request runs `/bin/sh -c CMD` as a local subprocess in its own session, with the
 host's bin/ (the emulated docker) first on PATH. Output is pumped by hand in chunks with
-drain(): SSHServerProcess.redirect() lost output in a trial here (SSH-NOTES.md, point 13).
+drain(): SSHServerProcess.redirect() lost output in a trial here (docs/ssh-notes.md, point 13).
 Public-key auth only; local port forwarding only to loopback; the ssh-drop scenario's marker
 line on stderr makes the server abort the connection, like a network cut.
 """

@@ -15,6 +15,7 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
 
+from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.playbook import StepKind, StepSpec
 from warungin_tui.rules import Action, Refusal, next_phase_id, phase_refusal, step_refusal
 from warungin_tui.run import GATE_OK, Run
@@ -98,6 +99,8 @@ class RunScreen(Screen[None]):
     def refresh_bar(self) -> None:
         run = self.run
         right = Text(f"release {run.release}")
+        if self.engine.read_only:
+            right = Text("READ-ONLY  ", style="bold yellow") + right
         self.query_one(RunBar).show(self.bar_left(), right)
 
     # -- keys --------------------------------------------------------------------------------
@@ -189,6 +192,9 @@ class StepScreen(RunScreen):
         assert self.phase_id is not None
         if action == "overview":
             return None
+        if action != "next_phase" and self.engine.read_only:
+            # another process has the run open: look only
+            return Refusal(self.engine.read_only, ReadOnlyRun)
         busy = self.wizard.busy_step()
         if action in PHASE_KEY_ACTIONS:
             return phase_refusal(self.run, self.phase_id, PHASE_KEY_ACTIONS[action], busy=busy)

@@ -94,6 +94,13 @@ NOTICE_BINDINGS: list[Binding] = [
         tooltip="Copy the filled-in message to the clipboard (OSC 52)",
         id="warungin.copy_message",
     ),
+    Binding(
+        "t",
+        "confirm_sent",
+        "Sent ✓",
+        tooltip="Confirm you sent the message (recorded with your name and the time)",
+        id="warungin.confirm_sent",
+    ),
 ]
 APP_BINDINGS: list[Binding] = [
     Binding(

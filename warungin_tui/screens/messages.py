@@ -179,6 +179,14 @@ class CopyMessageRequested(Request):
         self.step_id = step_id
 
 
+class ConfirmSentRequested(Request):
+    """The operator sent a notification step's message themselves (t): record who and when."""
+
+    def __init__(self, step_id: str) -> None:
+        super().__init__()
+        self.step_id = step_id
+
+
 class RequestRefused(Message):
     """The engine refused a request: the screen that asked may show the reason in place."""
 

@@ -19,13 +19,16 @@ from textual.message import Message
 from textual.widgets import Footer, Log, OptionList, Static
 from textual.widgets.option_list import Option
 
+from warungin_tui.notices import missing_contacts, notice_state
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
-from warungin_tui.rules import Refusal, lifecycle_refusal
+from warungin_tui.rules import Action, Refusal, lifecycle_refusal, step_refusal
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
 from warungin_tui.screens.messages import (
+    ConfirmSentRequested,
     CopyMessageRequested,
+    RunChanged,
     RunPhaseRequested,
     SaveMessageRequested,
     StepChanged,
@@ -43,6 +46,7 @@ from warungin_tui.widgets.format import (
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, group_header, row
 
+NOTICE_ACTIONS = ("save_message", "copy_message", "confirm_sent")
 OUTPUT_LINES = 2000
 """Lines the output pane keeps; the journal keeps more, the export has them."""
 TICK_S = 0.25
@@ -241,9 +245,21 @@ class PhaseScreen(StepScreen):
                 text.append(f"\nValue: {result.value}")
         if spec.kind == StepKind.NOTIFY:
             notice = result.value if isinstance(result.value, dict) else None
+            missing = missing_contacts(spec, values)
+            if missing:
+                text.append(
+                    f"\nWarning: [contacts] {', '.join(missing)} not configured",
+                    style="bold yellow",
+                )
             if notice:
                 text.append(f"\nSubject: {notice.get('subject')}", style="bold")
-                text.append("\nThe message is in the output pane: w saves it, c copies it.")
+                text.append(f"\nTo: {notice.get('to', '')}")
+                confirmed = run.notices_confirmed.get(spec.id)
+                text.append(f"\nState: {notice_state(notice, confirmed)}", style="bold")
+                text.append(
+                    "\nThe message is in the output pane: w saves it, c copies it, "
+                    "t confirms you sent it."
+                )
             else:
                 text.append("\nThe message is filled in when the step runs (enter).")
         if result.by and spec.kind == StepKind.MANUAL and result.status != StepStatus.PENDING:
@@ -296,17 +312,19 @@ class PhaseScreen(StepScreen):
 
     # -- notification messages ---------------------------------------------------------------
     def refusal(self, action: str) -> Refusal | None:
-        if action in ("save_message", "copy_message"):
+        if action in NOTICE_ACTIONS:
             spec = self.selected_spec()
             if spec is None or spec.kind != StepKind.NOTIFY:
-                return Refusal("w and c work on a notification step (select it first).")
+                return Refusal("w, c and t work on a notification step (select it first).")
             if not isinstance(self.run.results[spec.id].value, dict):
                 return Refusal(f"{spec.title} has no message yet: enter fills it in.")
+            if action == "confirm_sent":
+                return step_refusal(self.run, spec.id, Action.CONFIRM_SENT)
             return None
         return super().refusal(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("save_message", "copy_message"):
+        if action in NOTICE_ACTIONS:
             return self.refusal(action) is None
         return super().check_action(action, parameters)
 
@@ -319,3 +337,12 @@ class PhaseScreen(StepScreen):
         spec = self.selected_spec()
         if spec is not None:
             self.post_message(CopyMessageRequested(spec.id))
+
+    def action_confirm_sent(self) -> None:
+        spec = self.selected_spec()
+        if spec is not None:
+            self.post_message(ConfirmSentRequested(spec.id))
+
+    def on_run_changed(self, message: RunChanged) -> None:
+        if message.event_type == "notice_confirmed":
+            self.refresh_info()  # the detail says who confirmed the message sent, and when

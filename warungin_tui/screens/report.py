@@ -18,6 +18,7 @@ from warungin_tui.checklists import (
     VERIFICATION_SECURITY,
     DerivedItem,
     ItemState,
+    item_label,
     item_state,
 )
 from warungin_tui.playbook import StepSpec
@@ -70,7 +71,7 @@ def _items(run: Run, items: list[DerivedItem], values: dict[str, Any]) -> Table:
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis", style="dim")
     for item in items:
         mark, style = ITEM_MARKS[item_state(run, item)]
-        label = item.label.replace("< threshold", f"< {values.get('frontend_load_seconds')}")
+        label = item_label(item, values)
         if label.startswith("All services started") and run.values.get("services_summary"):
             label += f": {run.values['services_summary']}"
         details = [run.results[s].detail for s in item.steps if run.results[s].detail]

@@ -19,6 +19,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.config import Config
+from warungin_tui.journal import describe_holder, journal_holder
 from warungin_tui.screens.messages import StartRequested
 from warungin_tui.widgets.format import parse_at
 
@@ -94,6 +95,11 @@ class StartScreen(Screen[None]):
         when = started.astimezone().strftime("%Y-%m-%d %H:%M %Z") if started else "?"
         text.append(f"{run.run_id}, started {when} by {run.operator}; ")
         text.append(f"it stands at {current}.")
+        if (holder := journal_holder(self.unfinished)) is not None:
+            text.append(
+                f"\nIt is open in {describe_holder(holder)}: resuming shows it read-only.",
+                style="bold red",
+            )
         return text
 
     def _keys_text(self) -> str:

@@ -35,6 +35,8 @@ class StepContext:
     progress: ProgressSink
     remote: Remote | None = None
     http: HttpProber | None = None
+    host_record: str | None = None
+    """Where the command leaves its record on the host (hostrecords.record_dir), if anywhere."""
 
     def seconds(self, template: str) -> float:
         from warungin_tui.templating import render_plain

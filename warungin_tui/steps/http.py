@@ -36,7 +36,7 @@ class HttpAnswer:
 
 
 class HttpProber:
-    """One shared client per run: building a client per request costs ~19 ms (SSH-NOTES)."""
+    """One shared client per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed)."""
 
     def __init__(self, remote: Remote | None) -> None:
         self.remote = remote

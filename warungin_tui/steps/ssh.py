@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from typing import TYPE_CHECKING
 
 from warungin_tui.playbook import StepSpec
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.parsers import PARSERS, Parsed, ParseInput
 from warungin_tui.templating import render_command, render_plain
+
+if TYPE_CHECKING:
+    from warungin_tui.remote import CommandResult
 
 
 def parse_input(ctx: StepContext, spec: StepSpec, stdout: str) -> ParseInput:
@@ -47,7 +51,20 @@ async def run_command_once(
     ctx: StepContext, spec: StepSpec, command: str, timeout: float, quiet: bool = False
 ) -> tuple[Outcome, Parsed | None]:
     remote = ctx.require_remote()
-    result = await remote.run(command, timeout=timeout, on_output=None if quiet else ctx.output)
+    on_output = None if quiet else ctx.output
+    if ctx.host_record is None:
+        result = await remote.run(command, timeout=timeout, on_output=on_output)
+    else:
+        result = await remote.run(
+            command, timeout=timeout, on_output=on_output, record=ctx.host_record
+        )
+    return judge_result(ctx, spec, command, result, timeout)
+
+
+def judge_result(
+    ctx: StepContext, spec: StepSpec, command: str, result: CommandResult, timeout: float
+) -> tuple[Outcome, Parsed | None]:
+    """The step's expectation applied to a command's result (also one learned from the host)."""
     outcome = Outcome(StepStatus.PASSED, exit_code=result.exit_status, command=command)
     if result.timed_out:
         outcome.status = StepStatus.FAILED

@@ -104,7 +104,12 @@ def step_refusal(
     return (
         lifecycle_refusal(run, phase_id)
         or _running_refusal(spec, status, action, busy)
-        or (_gate_refusal(run, spec, phase_id) if enforce_gates else None)
+        # confirming a message was sent records a fact: no gate stands in its way
+        or (
+            _gate_refusal(run, spec, phase_id)
+            if enforce_gates and action != Action.CONFIRM_SENT
+            else None
+        )
         or _kind_refusal(spec, action)
         or _status_refusal(spec, status, action)
     )

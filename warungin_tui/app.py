@@ -288,6 +288,11 @@ class WarunginApp(App[int]):
     def _on_request(self, request: Request) -> None:
         self.driver.handle(request)
 
+    def request(self, request: Request) -> bool:
+        """Carry out a request at once (an answer from a prompt: the next frame must show it,
+        or a key pressed meanwhile acts on a stale row); False when the engine refused it."""
+        return self.driver.handle(request)
+
     def require_engine(self) -> Engine:
         if self.engine is None:
             raise RuntimeError("no run yet: the start screen creates it")

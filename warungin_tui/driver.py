@@ -69,11 +69,14 @@ class RunDriver:
         return self.app.require_engine()
 
     # -- the one entry point -----------------------------------------------------------------
-    def handle(self, request: Request) -> None:
+    def handle(self, request: Request) -> bool:
+        """Carry out `request`; False when the engine refused it (the operator was told why)."""
         try:
             self._dispatch(request)
         except EngineError as exc:
             self.refused(request, exc)
+            return False
+        return True
 
     def refused(self, request: Request, exc: EngineError) -> None:
         self.app.notify(str(exc), title=exc.title, severity="warning", timeout=8)

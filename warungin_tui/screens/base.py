@@ -24,6 +24,7 @@ from warungin_tui.screens.messages import (
     GateOverrideRequested,
     InputRequested,
     OverrideRequested,
+    Request,
     RunChanged,
     RunPhaseRequested,
     RunStepRequested,
@@ -132,8 +133,6 @@ class RunScreen(Screen[None]):
 class StepScreen(RunScreen):
     """A run screen with a selected step: the step keys of the contract act on it."""
 
-    _advance_from: str | None = None
-    """The step whose accepted answer moves the cursor on (see `request`)."""
 
     def selected_spec(self) -> StepSpec | None:
         step_id = self.query_one(RowList).selected_id
@@ -239,11 +238,11 @@ class StepScreen(RunScreen):
     def ask(
         self,
         prompt: TextPrompt | ChoicePrompt,
-        then: Callable[[str], Message],
+        then: Callable[[str], Request],
         *,
         advance_from: str | None = None,
     ) -> None:
-        """Open a prompt; with an answer (not escape), post the request `then` builds.
+        """Open a prompt; with an answer (not escape), hand the request `then` builds to the app.
 
         `advance_from`: once the engine accepted the answer for this step, move the cursor on
         (checklist rhythm); a refusal leaves it where it is.
@@ -255,16 +254,11 @@ class StepScreen(RunScreen):
 
         self.app.push_screen(prompt, answered)
 
-    def request(self, request: Message, *, advance_from: str | None = None) -> None:
-        self._advance_from = advance_from
-        self.post_message(request)
-
-    def on_step_changed(self, message: StepChanged) -> None:
-        """The answered step changed in the run (the engine accepted it): advance once."""
-        if message.step_id == self._advance_from:
-            self._advance_from = None
-            if self.run.status(message.step_id) in GATE_OK:
-                self.advance()
+    def request(self, request: Request, *, advance_from: str | None = None) -> None:
+        """Hand an answer to the app at once; once accepted, move the cursor on from
+        `advance_from` (checklist rhythm). A refusal leaves it where it is."""
+        if self.wizard.request(request) and advance_from is not None:
+            self.advance()
 
     def action_tick(self) -> None:
         spec = self.selected_spec()
@@ -330,7 +324,7 @@ class StepScreen(RunScreen):
         self.ask(prompt, lambda name: SignOffRequested(spec.id, name), advance_from=spec.id)
 
     def _ask_input(self, spec: StepSpec) -> None:
-        def record(value: str) -> Message:
+        def record(value: str) -> Request:
             return InputRequested(spec.id, value)
 
         if spec.choices:

@@ -55,6 +55,7 @@ BUILD_OUTPUT = "".join(f"#{i} building layer {i}/60 ... done\n" for i in range(1
 
 # First matching substring wins (FakeRemote): specific commands before general ones.
 HEALTHY_RULES: list[tuple[str, int, str]] = [
+    ("-newer", 0, "replace\t1\tVERSION\nreplace\t3\tbackend\nkeep\t1\tbackups/db\nchecked\n"),
     ("uname -n", 0, "warungin-prod\n 02:00:01 up 41 days,  load average: 0.10\n"),
     ("id -un", 0, "deploy\ncompose file: /srv/New-Warungin/docker-compose.yml\n"),
     ("docker info", 0, "Client: Docker Engine\nServer Version: 24.0.7\n"),
@@ -78,7 +79,7 @@ HEALTHY_RULES: list[tuple[str, int, str]] = [
         "Container warungin-backend  Stopped\nContainer warungin-backend  Removed\n",
     ),
     (
-        "tar --exclude",
+        "tar --anchored",
         0,
         "backup_file=/srv/New-Warungin/backup-pre-deployment-20250101-020000.tar.gz\n"
         "backup_size=1048576\nbackup_sha256=" + "c" * 64 + "\n",
@@ -155,7 +156,7 @@ class SlowRemote(FakeRemote):
     ) -> Any:
         import asyncio
 
-        if on_output is not None and ("compose build" in command or "tar --exclude" in command):
+        if on_output is not None and ("compose build" in command or "tar --anchored" in command):
             for index in range(20):
                 await on_output("stdout", [f"step {index + 1}/20: working on layer {index}"])
                 await asyncio.sleep(0.4)

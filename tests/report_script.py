@@ -86,7 +86,7 @@ class ClockedRemote(FakeRemote):
     def __init__(self, clock: FakeClock, rules: list[tuple[str, int, str]]) -> None:
         super().__init__(rules)
         self.clock = clock
-        self.costs = {"compose build": 133.0, "tar --exclude": 41.0, "git pull": 3.2, "up -d": 6.5}
+        self.costs = {"compose build": 133.0, "tar --anchored": 41.0, "git pull": 3.2, "up -d": 6.5}
 
     async def run(self, command: str, *, timeout: float, on_output: Any = None) -> CommandResult:
         self.clock.advance(next((s for k, s in self.costs.items() if k in command), 0.4))
@@ -151,8 +151,9 @@ def rules() -> list[tuple[str, int, str]]:
             "1767146400.0 52428800 /srv/New-Warungin/backups/db/warungin-20251231-0200.sql.gz\n"
             "now 1767191400\n",
         ),
+        ("-newer", 0, "replace\t1\tVERSION\nreplace\t2\tbackend\nchecked\n"),
         (
-            "tar --exclude",
+            "tar --anchored",
             0,
             f"backup_file={BACKUP}\nbackup_size=48213377\nbackup_sha256={BACKUP_SHA}\n"
             f"-rw------- 1 deploy deploy 46M Dec 31 14:39 {BACKUP}\n",
@@ -260,7 +261,12 @@ async def through_phase2(engine: Engine, clock: FakeClock) -> None:
         do("sign_off", step, name)
     for step in ["pre.zero_critical", "pre.zero_high", "pre.2fa_staging", "pre.store_403_staging"]:
         do("tick", step)
+    prober: FakeProber = engine.http  # type: ignore[assignment]
+    release_health = prober.routes[f"{API}/api/health"]
+    # production still runs 1.0.4 during the pre-checks (recorded for the rollback's check)
+    prober.routes[f"{API}/api/health"] = (200, {"status": "ok", "version": "1.0.4"}, 0.0423)
     await engine.run_automated("pre")
+    prober.routes[f"{API}/api/health"] = release_health
     do("tick", "pre.rollback_documented")
     do("tick", "pre.incident_ready")
     do("tick", "pre.monitoring_alerts", passed=False, note="no alert rule for HTTP 5xx yet")

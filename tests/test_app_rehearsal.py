@@ -21,6 +21,7 @@ from warungin_tui.journal import verify_journal
 from warungin_tui.lifecycle import RunOutcome, RunState, run_outcome, run_state
 from warungin_tui.run import GATE_OK, PhaseStatus, StepStatus
 from warungin_tui.sandbox.target import RehearsalTarget
+from warungin_tui.screens.confirm import ConfirmScreen
 
 pytestmark = pytest.mark.sshd
 SIZE = (80, 24)
@@ -207,6 +208,7 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
             await on_screen(pilot, "prompt")
             await pilot.press(*"health reports 1.0.0", "enter")
             confirmations = 0
+            dialogs: list[str] = []
             while not (run.rollbacks and "ok" in run.rollbacks[-1]):
                 # the destructive rollback steps (stop, restore) each ask before they run
                 await until(
@@ -217,10 +219,16 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
                 if app.screen.name == "confirm":
                     confirmations += 1
                     dialog = app.screen
+                    assert isinstance(dialog, ConfirmScreen)
+                    dialogs.append(dialog.message)
                     await pilot.press("y")
                     # the next confirmation may follow at once: wait for this dialog to go
                     await until(pilot, lambda dialog=dialog: app.screen is not dialog)
             assert confirmations == 2
+            # each destructive confirmation shows what the restore replaces and what it keeps
+            for message in dialogs:
+                assert message.startswith("The restore: replaced or removed"), message
+                assert "VERSION: 1 file" in message and "kept as they are" not in message
             assert run.rollbacks[-1]["ok"] is True, run.rollbacks[-1]
             assert run.rollbacks[-1]["reason"] == "health reports 1.0.0"
             health = httpx.get(f"{target.host.api_url}/api/health", timeout=10).json()

@@ -61,7 +61,7 @@ def screens(tmp_path: Path) -> Iterator[list[TmuxScreen]]:
 
 
 def answer_everything(screen: TmuxScreen, done: str, *, limit: int = 80) -> None:
-    """Tick, sign and answer until the phase header shows `done` (e.g. "22/22").
+    """Tick, sign and answer until the phase header shows `done` (e.g. "27/27").
 
     After every key the next action waits for the screen to change, so typed names never land
     on the phase screen (where their letters would be commands)."""
@@ -113,8 +113,8 @@ def test_demo_to_the_end_with_keys_only_keeps_the_rehearsal(tmp_path: Path, scre
     screen = TmuxScreen([console_script(), "demo"], env=private_env(tmp_path), cwd=tmp_path)
     screens.append(screen)
     start_and_open_checklist(screen)
-    screen.wait_for("6/22", timeout=60)  # the infrastructure probes ran by themselves
-    answer_everything(screen, "22/22")
+    screen.wait_for("11/27", timeout=60)  # the infrastructure probes ran by themselves
+    answer_everything(screen, "27/27")
     run_automated_phase(screen, "Phase 1: Pre-deployment", "5/5")
     phase2 = run_automated_phase(screen, "Phase 2: Code deployment", "11/11")
     assert "✔ Step 2.2 Build new images" in phase2
@@ -211,8 +211,8 @@ def test_sigkill_in_phase_2_then_resume_keeps_every_tick(tmp_path: Path, screens
         first = TmuxScreen(wizard, env=env, cwd=tmp_path)
         screens.append(first)
         start_and_open_checklist(first)
-        first.wait_for("6/22", timeout=60)
-        answer_everything(first, "22/22")
+        first.wait_for("11/27", timeout=60)
+        answer_everything(first, "27/27")
         run_automated_phase(first, "Phase 1: Pre-deployment", "5/5")
         first.keys("n")
         first.wait_for("Phase 2: Code deployment")
@@ -228,7 +228,7 @@ def test_sigkill_in_phase_2_then_resume_keeps_every_tick(tmp_path: Path, screens
             for sid, r in before.results.items()
             if r.status in GATE_OK and not sid.startswith("phase2")
         }
-        assert len(ticked) >= 27  # 22 checklist items + 5 steps of Phase 1
+        assert len(ticked) >= 32  # 27 checklist items + 5 steps of Phase 1
         assert before.results["phase2.build"].status == StepStatus.RUNNING
 
         second = TmuxScreen(wizard, env=env, cwd=tmp_path)
@@ -237,7 +237,7 @@ def test_sigkill_in_phase_2_then_resume_keeps_every_tick(tmp_path: Path, screens
         assert "resume" in start.lower()
         second.keys("Enter")
         overview = second.wait_for("Overview")
-        assert re.search(r"✔ Pre-deployment checklist\s+passed\s+22/22", overview), overview
+        assert re.search(r"✔ Pre-deployment checklist\s+passed\s+27/27", overview), overview
         assert re.search(r"✔ Phase 1: Pre-deployment\s+passed\s+5/5", overview), overview
         assert re.search(r"Phase 2: Code deployment\s+failed", overview), overview
 

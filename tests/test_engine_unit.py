@@ -159,3 +159,41 @@ async def test_resume_uses_the_recorded_config_even_if_the_file_changed(tmp_path
     resumed = Engine.resume(edited, path, remote=FakeRemote())
     assert resumed.run.status("phase2.start.3") == StepStatus.PASSED
     assert resumed.config.services.start_order == config.services.start_order
+
+
+def test_resume_after_a_crash_during_the_rollback_marks_it_interrupted(tmp_path: Path) -> None:
+    """Nothing runs after a crash: the run must not say a rollback is in progress."""
+    from warungin_tui.lifecycle import RunOutcome, run_outcome
+
+    config = load_config(SAMPLE_CONFIG)
+    crashed = Engine.start_new(config, tmp_path, operator="Op", remote=FakeRemote())
+    crashed.record(
+        {
+            "type": "step_finished",
+            "step": "phase1.backup",
+            "status": "passed",
+            "captures": {"backup_file": "/srv/b.tar.gz", "backup_sha256": "c" * 64},
+        }
+    )
+    crashed.record({"type": "rollback_started", "reason": "health failed", "by": "Op"})
+    for step in ("rollback.verify_archive", "rollback.preview", "rollback.stop"):
+        crashed.record({"type": "step_started", "step": step, "kind": "ssh"})
+        crashed.record({"type": "step_finished", "step": step, "status": "passed"})
+    crashed.record({"type": "step_started", "step": "rollback.restore", "kind": "ssh"})
+    assert crashed.rollback_state().startswith("in progress")
+    path = crashed.journal.path
+    crashed.journal.close()
+
+    resumed = Engine.resume(config, path, remote=FakeRemote())
+    last = resumed.run.rollbacks[-1]
+    assert last["ok"] is False and last["stopped_at"] == "rollback.restore"
+    assert "interrupted" in last["detail"] and "Host state: services are DOWN" in last["detail"]
+    assert resumed.run.status("rollback.restore") == StepStatus.INTERRUPTED
+    assert resumed.rollback_state() == "FAILED: see the log"
+    assert run_outcome(resumed.run) == RunOutcome.FAILED
+    # resuming again adds nothing: the rollback is already recorded as stopped
+    events = resumed.run.events
+    resumed.journal.close()
+    again = Engine.resume(config, path, remote=FakeRemote())
+    assert again.run.events == events
+    again.journal.close()

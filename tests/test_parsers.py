@@ -71,3 +71,56 @@ def test_error_lines() -> None:
     assert clean.ok
     dirty = PARSERS["error_lines"](inp("a | INFO ok\nb | ERROR boom\nc | Error: x\n"))
     assert not dirty.ok and dirty.key == "2" and "ERROR boom" in dirty.detail
+
+
+BACKUP_CAPTURES = ["backup_file", "backup_size", "backup_sha256"]
+GOOD_BACKUP = {
+    "backup_file": "/srv/w/backup-pre-deployment-20250101-020000-Ab12Cd34.tar.gz",
+    "backup_size": "1048576",
+    "backup_sha256": "0123456789abcdef" * 4,
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("backup_sha256", "", "not 64 hex digits"),
+        ("backup_sha256", "abc", "not 64 hex digits"),
+        ("backup_sha256", "Z" * 64, "not 64 hex digits"),
+        ("backup_size", "", "not a positive number"),
+        ("backup_size", "0", "not a positive number"),
+        ("backup_size", "12kB", "not a positive number"),
+        ("backup_file", "", "not an absolute .tar.gz path"),
+        ("backup_file", "backup.tar.gz", "not an absolute .tar.gz path"),
+    ],
+)
+def test_backup_archive_values_are_checked_for_what_they_are(
+    field: str, value: str, says: str
+) -> None:
+    values = {**GOOD_BACKUP, field: value}
+    stdout = "".join(f"{k}={v}\n" for k, v in values.items())
+    parsed = PARSERS["backup_archive"](inp(stdout, BACKUP_CAPTURES))
+    assert not parsed.ok and field in parsed.detail and says in parsed.detail
+    assert parsed.captures == {}
+
+
+def test_backup_archive_good_and_missing() -> None:
+    stdout = "".join(f"{k}={v}\n" for k, v in GOOD_BACKUP.items()) + "-rw------- 1 d d 1M x\n"
+    parsed = PARSERS["backup_archive"](inp(stdout, BACKUP_CAPTURES))
+    assert parsed.ok and parsed.captures == GOOD_BACKUP
+    missing = PARSERS["backup_archive"](inp("backup_file=/x.tar.gz\n", BACKUP_CAPTURES))
+    assert not missing.ok and "backup_size" in missing.detail
+
+
+def test_restore_preview_counts_what_goes_and_what_stays() -> None:
+    stdout = "replace\t2\tbackend\nreplace\t1\tVERSION\nkeep\t2\tbackups/db\nchecked\n"
+    parsed = PARSERS["restore_preview"](inp(stdout))
+    assert parsed.ok and parsed.key == "3"
+    assert parsed.detail == (
+        "replaced or removed, newer than the backup: VERSION: 1 file, backend: 2 files; "
+        "kept as they are: backups/db: 2 files newer than the backup"
+    )
+    nothing = PARSERS["restore_preview"](inp("checked\n"))
+    assert nothing.ok and "nothing newer than the backup" in nothing.detail
+    cut = PARSERS["restore_preview"](inp("replace\t2\tbackend\n"))
+    assert not cut.ok and "could not be compared" in cut.detail

@@ -270,6 +270,7 @@ def test_every_scenario_is_described() -> None:
         "errors-in-logs",
         "stale-backup",
         "ssh-drop",
+        "secrets-in-output",
     }
     assert all(text.strip() and "\n" not in text for text in scenarios.SCENARIOS.values())
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import tarfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.playbook_driver import drive
-from warungin_tui.config import journal_dir, load_config
+from warungin_tui.config import journal_dir, load_config, parse_config
 from warungin_tui.engine import Engine, NeedsConfirmation
 from warungin_tui.remote import Remote
 from warungin_tui.run import StepStatus
@@ -36,10 +37,20 @@ class Rehearsal:
 
 
 async def open_rehearsal(
-    scenario: str, tmp_path: Path, *, guard_host: bool = False
+    scenario: str,
+    tmp_path: Path,
+    layout: str = "separate",
+    keep: list[str] | None = None,
+    *,
+    guard_host: bool = False,
 ) -> AsyncIterator[Rehearsal]:
-    async with RehearsalTarget(scenario, root=tmp_path / "target", transport="openssh") as target:
+    """`layout`: where archives and dumps live (sandbox.host.LAYOUTS); `keep`: [rollback] keep."""
+    async with RehearsalTarget(
+        scenario, root=tmp_path / "target", transport="openssh", layout=layout
+    ) as target:
         config = load_config(target.config_path)
+        if keep is not None:
+            config = parse_config({**config.model_dump(), "rollback": {"keep": keep}})
         remote = Remote(config.target, keepalive_interval=1, keepalive_count_max=3)
         engine = Engine.start_new(
             config,
@@ -77,6 +88,22 @@ async def test_healthy_reaches_go_live(rehearsal: Rehearsal) -> None:
     assert run.values["new_commit"] != run.values["pre_commit"]
     assert "version" not in run.results["phase3.health"].detail
     assert run.results["phase3.health"].status == StepStatus.PASSED
+
+
+@pytest.mark.parametrize("layout", ["default", "backup-inside", "other-owner"])
+async def test_healthy_reaches_go_live_on_every_layout(layout: str, tmp_path: Path) -> None:
+    async for rehearsal in open_rehearsal("healthy", tmp_path, layout):
+        assert await drive(rehearsal.engine) is None
+        run, host = rehearsal.run, rehearsal.target.host
+        assert run.decision and run.decision["decision"] == "GO-LIVE APPROVED"
+        archive = Path(run.values["backup_file"])
+        assert archive.parent == host.backup_dir and archive.stat().st_mode & 0o777 == 0o600
+        assert run.values["pre_version"] == host.old_version
+        # the archive holds neither itself, earlier archives, backup_dir nor the dumps
+        names = tarfile.open(archive).getnames()
+        assert "./VERSION" in names and "./.git/HEAD" in names
+        assert not [n for n in names if "backup-" in n or n.startswith("./backups/")]
+        assert list(host.project_dir.glob(".backup-pre-deployment.*")) == []
 
 
 @scenario("build-fails")

@@ -74,6 +74,26 @@ def validate(config_file: Path) -> None:
     for warning in contact_warnings(config, build_playbook(config)):
         click.echo(f"{config_file}: warning: {warning}")
 
+    from warungin_tui.backup_layout import BackupLayout
+
+    for line in BackupLayout.of(config).explain():
+        click.echo(f"  {line}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of steps.")
+@config_option
+def plan(as_json: bool, config_path: str | None) -> None:
+    """Print every step as it will run on this target, commands filled in; connects to nothing."""
+    config, _ = load_or_exit(config_path)
+    from warungin_tui.plan import plan_steps, plan_text
+
+    try:
+        rows = plan_steps(config)
+    except ConfigError as exc:
+        fail(exc.lines)
+    click.echo(json.dumps(rows, indent=2) if as_json else plan_text(rows, config))
+
 
 @main.command()
 @click.option(

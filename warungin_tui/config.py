@@ -217,6 +217,26 @@ class ArchiveConfig(_Section):
     """Where run journals live; defaults to the user state folder."""
 
 
+class RollbackConfig(_Section):
+    keep: list[str] = Field(default_factory=list)
+    """Project-relative paths the restore leaves as they are (bind-mounted data, uploads), besides
+    backup_dir and the dumps folder when they are inside the project (always kept)."""
+
+    @field_validator("keep")
+    @classmethod
+    def _relative_paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            parts = path.split("/")
+            if not path.strip() or path.startswith(("/", "~")) or ".." in parts:
+                raise ValueError(
+                    f"{path!r}: must be a path inside project_dir, relative to it "
+                    "(no leading / or ~, no ..)"
+                )
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in path) or path.strip("./") == "":
+                raise ValueError(f"{path!r}: must name a file or folder inside project_dir")
+        return value
+
+
 class Config(_Section):
     target: TargetConfig
     release: ReleaseConfig
@@ -228,6 +248,7 @@ class Config(_Section):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    rollback: RollbackConfig = Field(default_factory=RollbackConfig)
 
     @property
     def db_backups_dir(self) -> str:

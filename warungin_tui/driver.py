@@ -275,6 +275,10 @@ class RunDriver:
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
         engine = self.engine
         preview = command_preview(spec, engine.values(spec), engine.run.results[spec.id])
+        lines = preview.splitlines()
+        if len(lines) > 4:  # a long script: its start, the rest in `warungin-tui plan`
+            rest = f"... ({len(lines) - 3} more lines: `warungin-tui plan` shows them all)"
+            preview = "\n".join([*lines[:3], rest])
         if not why:
             why = (
                 f"{spec.title} is destructive."
@@ -282,6 +286,8 @@ class RunDriver:
                 else f"{spec.title} was interrupted and the host cannot say how it ended."
             )
         message = f"{why}\n\n{spec.seed_ref}\n$ {preview}"
+        if spec.id.startswith("rollback.") and (restore := engine.restore_preview()):
+            message = f"{restore}\n\n{message}"
         dialog = ConfirmScreen(f"Run {spec.title}?", message, danger=True)
         return bool(await self.app.push_screen_wait(dialog))
 

@@ -30,7 +30,7 @@ from warungin_tui.hostrecords import record_dir
 from warungin_tui.issue import the_issue
 from warungin_tui.journal import Journal, JournalLocked, describe_holder, read_journal
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import LineRedactor, redact_text
+from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
 from warungin_tui.rules import (
     DECISIONS,
@@ -307,20 +307,26 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure):
                 self.active_step = None
 
     def output_recorder(self, spec: StepSpec) -> Callable[[str, list[str]], Awaitable[None]]:
-        """An output callback journaling one attempt's lines (redacted, bounded)."""
+        """An output callback journaling one attempt's lines (redacted, bounded).
+
+        Output enters the engine here, so it is redacted here, once (one redactor per stream:
+        a private key block may span batches); only the lines kept are worth redacting.
+        """
         journaled = 0
         dropped = 0
-        redactor = LineRedactor()
+        redactors = {"stdout": StreamRedactor(), "stderr": StreamRedactor()}
 
         async def on_output(stream: str, lines: list[str]) -> None:
             nonlocal journaled, dropped
-            clean = redactor.lines(lines)
+            # Count and drop first: only the lines kept are worth redacting.
             room = max(0, OUTPUT_JOURNAL_LIMIT - journaled)
-            kept, extra = clean[:room], len(clean) - min(room, len(clean))
+            kept, extra = lines[:room], len(lines) - min(room, len(lines))
             journaled += len(kept)
             dropped += extra
             if kept or extra:
-                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": kept}
+                redactor = redactors.setdefault(stream, StreamRedactor())
+                clean = redactor.lines(kept, LINE_CHARS)
+                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": clean}
                 if extra:
                     event["dropped"] = extra
                 self.record(event)
@@ -340,7 +346,8 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure):
         on_output = self.output_recorder(spec)
 
         def on_progress(progress: dict[str, Any]) -> None:
-            self._notify({"event": {"type": "step_progress", "step": spec.id, **progress}})
+            clean = redact_value(progress)
+            self._notify({"event": {"type": "step_progress", "step": spec.id, **clean}})
 
         record = self.new_host_record(spec)
         ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
@@ -366,8 +373,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure):
             outcome = Outcome(StepStatus.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded outcome
             outcome = await self._outcome_of_error(exc, spec, record)
-        self._finish(spec, outcome, started)
-        return outcome
+        return self._finish(spec, outcome, started)
 
     async def _outcome_of_error(
         self, exc: Exception, spec: StepSpec, record: str | None = None
@@ -388,21 +394,25 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure):
             return Outcome(StepStatus.FAILED, f"{exc.title}: {exc}")
         return Outcome(StepStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> None:
+    def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> Outcome:
+        """Record the step's outcome redacted (every field, however deep); return what was
+        recorded, so callers (check, monitor, the wizard) never hold the raw one."""
+        clean = outcome.redacted()
         duration = None if started is None else round(time.monotonic() - started, 3)
         event: dict[str, Any] = {
             "type": "step_finished",
             "step": spec.id,
-            "status": str(outcome.status),
-            "detail": redact_text(outcome.detail),
-            "exit_code": outcome.exit_code,
+            "status": str(clean.status),
+            "detail": clean.detail,
+            "exit_code": clean.exit_code,
             "duration_s": duration,
-            "value": outcome.value,
-            "captures": outcome.captures,
+            "value": clean.value,
+            "captures": clean.captures,
         }
-        if outcome.command:
-            event["command"] = redact_text(outcome.command)
+        if clean.command:
+            event["command"] = clean.command
         self.record(event)
+        return clean
 
     async def run_automated(
         self,

@@ -84,7 +84,7 @@ class HostGuard:
             self, spec: StepSpec
         ) -> Callable[[str, list[str]], Awaitable[None]]: ...
 
-        def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> None: ...
+        def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> Outcome: ...
 
         def _context(self, spec: StepSpec) -> StepContext: ...
 
@@ -229,8 +229,7 @@ class HostGuard:
         if found.state != HostState.FINISHED or found.status is None:
             return None
         outcome = await self._learned_outcome(spec, record, found.status, prefix)
-        self._finish(spec, outcome, None)
-        return outcome
+        return self._finish(spec, outcome, None)  # the redacted outcome, as recorded
 
     async def _learned_outcome(
         self, spec: StepSpec, record: str, status: int, prefix: str = ""
@@ -407,5 +406,4 @@ class HostGuard:
                 f"stopped on the host by {self.run.operator or 'the operator'}; its exit "
                 "status was not recorded",
             )
-            self._finish(spec, outcome, None)
-            return outcome
+            return self._finish(spec, outcome, None)

@@ -74,6 +74,8 @@ class StepSpec(_Strict):
     (read-only probes); a step that changes the host is confirmed first."""
     captures: list[str] = Field(default_factory=list)
     """Names under which the parsed value(s) are kept for later templates."""
+    json_captures: dict[str, str] = Field(default_factory=dict)
+    """HTTP steps: capture name -> dotted field of the JSON answer (which must hold it)."""
     role: str | None = None
     prompt: str | None = None
     choices: list[str] = Field(default_factory=list)

@@ -6,17 +6,21 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from warungin_tui.playbook import StepSpec
-from warungin_tui.redact import redact_text
 from warungin_tui.rules import Action
 from warungin_tui.run import GATE_OK, Run
 from warungin_tui.steps.base import Outcome
+from warungin_tui.steps.parsers import restore_preview_text
 
 ROLLBACK_HOST_STATE = {
     "rollback.verify_archive": "unchanged: nothing was stopped or deleted, the new release still "
     "runs as before",
+    "rollback.preview": "unchanged: nothing was stopped or deleted, the new release still runs "
+    "as before",
     "rollback.stop": "services may be partly stopped; the project tree is untouched (new release)",
-    "rollback.restore": "services are DOWN and the project tree may be partly deleted: restore it "
-    "by hand from the backup archive",
+    "rollback.restore": "services are DOWN; if the restore got past its checks, the project tree "
+    "may be partly replaced: the verified copy is in the .warungin-restore.* folder of the "
+    "project (the restore can be retried; the archive, backup_dir, the dumps and the kept paths "
+    "were not touched)",
     "rollback.build": "services are DOWN; the pre-deployment tree and commit are restored, the "
     "images are not rebuilt",
     "rollback.start": "the previous version is restored and built, but the stack did not start",
@@ -73,6 +77,20 @@ class RollbackProcedure:
         await self.release_host_lock("rollback completed")
         return True
 
+    def restore_preview(self) -> str:
+        """What the restore will replace or remove, as the preview step of this attempt found it
+        (shown in the destructive confirmations); empty when it has not run in this attempt."""
+        result = self.run.results.get("rollback.preview")
+        started = self.run.rollbacks[-1].get("started_at") if self.run.rollbacks else None
+        if (
+            result is None
+            or result.status not in GATE_OK
+            or not isinstance(result.value, dict)
+            or (started and (result.finished_at or "") < started)
+        ):
+            return ""
+        return "The restore: " + restore_preview_text(result.value)
+
     def _rollback_finished(
         self, ok: bool, detail: str, stopped_at: str | None, commands: list[str]
     ) -> None:
@@ -85,8 +103,8 @@ class RollbackProcedure:
             {
                 "type": "rollback_finished",
                 "ok": ok,
-                "detail": redact_text(detail),
+                "detail": detail,  # step titles and outcomes the engine already redacted
                 "stopped_at": stopped_at,
-                "commands": [redact_text(c) for c in commands],
+                "commands": commands,
             }
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warungin_tui.backup_layout import BackupLayout
 from warungin_tui.config import Config
 from warungin_tui.hostlock import LOCK_DIR_NAME, host_lock_dir
 
@@ -15,6 +16,7 @@ def _fmt(value: float) -> str:
 def config_values(config: Config) -> dict[str, Any]:
     """Template values that come from the config alone."""
     target = config.target
+    layout = BackupLayout.of(config)
     values: dict[str, Any] = {
         "project_dir": target.project_dir,
         "backup_dir": target.effective_backup_dir,
@@ -25,6 +27,9 @@ def config_values(config: Config) -> dict[str, Any]:
         "user": target.user,
         "db_backups_dir": config.db_backups_dir,
         "db_backups_glob": config.database.backups_glob,
+        "backup_excluded": layout.excluded,
+        "backup_excludes": [f"--exclude=./{rel}" for rel in layout.excluded],
+        "restore_keep": layout.kept,
         "db_service": config.database.service,
         "db_user": config.database.user,
         "db_name": config.database.name,

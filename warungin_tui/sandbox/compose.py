@@ -96,6 +96,7 @@ class Compose:
             "--started-at": repr(started),
             "--backend-port": str(st["ports"]["backend"]),
             "--frontend-port": str(st["ports"]["frontend"]),
+            "--env-file": str(self.project_dir / ".env"),
         }
         argv = [sys.executable, "-S", "-m", "warungin_tui.sandbox.services"]
         argv += [item for pair in options.items() for item in pair]

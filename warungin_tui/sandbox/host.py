@@ -1,11 +1,12 @@
 """A fake Warungin production host living in one folder: git checkout with a newer commit on
 its origin, database dumps, an emulated `docker`, and the stack up on the old release.
 
-Layout under `root`:
+Layout under `root` (`layout="separate"`; see LAYOUTS for the others):
     project/          the checkout (git, branch main, one commit behind origin)
     origin.git/       bare repository holding the newer release commit
     backups/db/       database dumps (warungin-YYYYmmdd-HHMM.sql.gz)
     release-backups/  where the tool writes its tar backups (outside the project)
+    gitconfig         the SSH sessions' global git config (never the real user's)
     bin/docker        the emulated docker command (docker_shim)
     state/            state.json, service logs, server output; outside project/ so a backup
                       of the project never contains it
@@ -42,6 +43,15 @@ PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 ESTABLISHED_SECONDS = 3 * 24 * 3600
 GIT_NAME = "Warungin Release Bot"
 GIT_EMAIL = "release-bot@warungin.invalid"
+LAYOUTS = {
+    "separate": "backup_dir and the dumps outside the project",
+    "default": "as sample_config.toml ships: no backup_dir (archives in the project), dumps in "
+    "<project>/backups/db",
+    "backup-inside": "backup_dir = <project>/backups, dumps in <project>/backups/db",
+    "other-owner": "the default layout, the checkout owned by another user (nobody); the login "
+    "user (root) lists it in safe.directory",
+}
+"""Where archives and dumps live on the rehearsal host (docs/backup-and-rollback.md)."""
 
 
 class RehearsalHost:
@@ -57,7 +67,11 @@ class RehearsalHost:
         old_version: str = "1.0.0",
         new_version: str = "1.1.0",
         build_seconds: float = 1.5,
+        layout: str = "separate",
     ) -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; choose one of: {', '.join(LAYOUTS)}")
+        self.layout = layout
         self.root = Path(root).resolve()
         self.scenario = scenarios.check(scenario)
         self.old_version = old_version
@@ -77,11 +91,32 @@ class RehearsalHost:
 
     @property
     def backup_dir(self) -> Path:
-        return self.root / "release-backups"
+        """Where the archives go (the project itself in the default layouts)."""
+        if self.layout == "separate":
+            return self.root / "release-backups"
+        if self.layout == "backup-inside":
+            return self.project_dir / "backups"
+        return self.project_dir
+
+    @property
+    def backup_dir_configured(self) -> bool:
+        """False where the config leaves backup_dir out (the default: project_dir)."""
+        return self.layout in ("separate", "backup-inside")
 
     @property
     def db_backups_dir(self) -> Path:
-        return self.root / "backups" / "db"
+        if self.layout == "separate":
+            return self.root / "backups" / "db"
+        return self.project_dir / "backups" / "db"
+
+    @property
+    def gitconfig_path(self) -> Path:
+        return self.root / "gitconfig"
+
+    @property
+    def session_env(self) -> dict[str, str]:
+        """Environment of every SSH session on this host (the login user's git config)."""
+        return {"GIT_CONFIG_GLOBAL": str(self.gitconfig_path)}
 
     @property
     def bin_dir(self) -> Path:
@@ -113,11 +148,14 @@ class RehearsalHost:
         """Build everything, then bring the stack up on old_version (production as it is)."""
         if self.project_dir.exists():
             raise FileExistsError(f"{self.project_dir} exists: a rehearsal host is created once")
-        folders = (self.backup_dir, self.db_backups_dir, self.bin_dir, self.state_dir / "logs")
+        folders = (self.bin_dir, self.state_dir / "logs")
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         self._create_git()
+        for folder in (self.backup_dir, self.db_backups_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         self._create_db_backups()
+        self._create_gitconfig()
         self._create_docker_command()
         self._create_state()
         done = self.docker("--backdate", str(ESTABLISHED_SECONDS), "compose", "up", "-d")
@@ -165,6 +203,10 @@ class RehearsalHost:
         self._git("commit", "-q", "-m", message, cwd=clone, age=3600)
         self._git("push", "-q", "origin", "main", cwd=clone)
         shutil.rmtree(clone)
+        if scenarios.leaks_settings(self.scenario):
+            dotenv = project / ".env"
+            dotenv.write_text(project_files.LEAKY_DOTENV)
+            dotenv.chmod(0o600)
 
     def _create_db_backups(self) -> None:
         newest = scenarios.newest_backup_age_hours(self.scenario)
@@ -175,6 +217,17 @@ class RehearsalHost:
             dump = "-- PostgreSQL database dump\n-- Dumped from database version 15.10\n"
             path.write_bytes(gzip.compress(dump.encode(), mtime=int(when)))
             os.utime(path, (when, when))
+
+    def _create_gitconfig(self) -> None:
+        """The login user's git config; the other-owner layout hands the checkout to `nobody`
+        and lists it in safe.directory, as the pre-check tells an operator to do."""
+        text = ""
+        if self.layout == "other-owner":
+            text = f"[safe]\n\tdirectory = {self.project_dir}\n"
+            subprocess.run(
+                ["chown", "-R", "nobody:", str(self.project_dir)], check=True, capture_output=True
+            )
+        self.gitconfig_path.write_text(text)
 
     def _create_docker_command(self) -> None:
         script = f"""#!/bin/sh

@@ -97,7 +97,7 @@ OLD_FILES: dict[str, str] = {
     "README.md": "# Warungin POS\n\nPoint of sale for warungs: backend (FastAPI), frontend "
     "(React + Vite), nginx in front.\n\nDeploy: see PRODUCTION_DEPLOYMENT_PLAYBOOK.md.\n",
     "CHANGELOG.md": "# Changelog\n\n## {old}\n- Shift management, store authorization.\n",
-    ".gitignore": ".env\n.env.tunnel\nbackup-*.tar.gz\nnode_modules/\n__pycache__/\n",
+    ".gitignore": ".env\n.env.tunnel\nbackup-*.tar.gz\nbackups/\nnode_modules/\n__pycache__/\n",
     "backend/Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
     "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
     "RUN python -m compileall -q app\n"
@@ -121,6 +121,18 @@ OLD_FILES: dict[str, str] = {
     "monitoring/promtail.yml": "server:\n  http_listen_port: 9080\nclients:\n"
     "  - url: http://loki:3100/loki/api/v1/push\n",
 }
+
+# The .env of the `secrets-in-output` scenario (not in git: .gitignore lists it). Made-up values
+# in the shapes real ones have; tests put their own corpus here.
+LEAKY_DOTENV = """\
+DATABASE_URL=postgres://warungin:DemoPgPassw0rd@postgres:5432/warungin
+REDIS_URL=redis://:DemoRedisPw@redis:6379/0
+JWT_SECRET=DemoJwtSecretValue
+SMTP_PWD=DemoSmtpPwd
+STRIPE_SECRET=sk_live_DemoStripeKey000000000000
+AWS_ACCESS_KEY_ID=AKIADEMO0000EXAMPLE
+AWS_SECRET_ACCESS_KEY=DemoAwsSecretKey/0000000000000000000000
+"""
 
 # Paths the newer commit adds (a rollback must remove them again).
 ADDED_FILES = ("backend/new_feature.py",)

@@ -19,6 +19,8 @@ SCENARIOS: dict[str, str] = {
     "errors-in-logs": "The new backend runs but logs ERROR lines (unhandled exceptions).",
     "stale-backup": "The newest database dump is 72 hours old.",
     "ssh-drop": "The SSH connection is cut in the middle of the first `docker compose build`.",
+    "secrets-in-output": "The backend leaks its settings: every line of the project's .env shows "
+    "up in its log (as ERROR lines), in /api/health and in the frontend page.",
 }
 
 # The shim prints this line on stderr to ask the in-process SSH server to cut the connection.
@@ -129,3 +131,8 @@ def backend_startup_errors(scenario: str, version: str, new_version: str) -> lis
 def backend_logs_errors_repeatedly(scenario: str, version: str, new_version: str) -> bool:
     """Whether the backend keeps logging ERROR lines while it runs (live traffic failing)."""
     return scenario == "errors-in-logs" and version == new_version
+
+
+def leaks_settings(scenario: str) -> bool:
+    """secrets-in-output: the services print the project's .env (its secrets) where they can."""
+    return scenario == "secrets-in-output"

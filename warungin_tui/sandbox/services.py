@@ -74,6 +74,7 @@ class Service(ThreadingHTTPServer):
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.log = AppLog(Path(args.state) / "logs" / f"{args.kind}.log")
+        self.leaked = leaked_settings(args)
         super().__init__(("127.0.0.1", args.port), Handler)
 
 
@@ -105,9 +106,14 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "backend":
             self._backend()
         elif kind == "frontend":
-            page = PAGE.format(version=self.server.args.version).encode()
-            self._send(200, page, "text/html")
-            self._access_log(200, len(page))
+            page = PAGE.format(version=self.server.args.version)
+            if self.server.leaked:  # a build that baked the .env into the page
+                settings = json.dumps(self.server.leaked)
+                script = f"<script>window.__ENV__ = {settings}</script>"
+                page = page.replace("</title>", f"</title>\n  {script}")
+            data = page.encode()
+            self._send(200, data, "text/html")
+            self._access_log(200, len(data))
         else:
             self._proxy(body)
 
@@ -119,9 +125,12 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/api/health" and self.command in ("GET", "HEAD"):
             # Health checks are left out of the access log, as most production backends do.
-            status, payload = scenarios.backend_health(
+            status, health = scenarios.backend_health(
                 args.scenario, args.version, args.new_version, args.started_at, now, iso_now()
             )
+            payload: dict[str, object] = dict(health)
+            if self.server.leaked:
+                payload["settings"] = self.server.leaked
             self._json(status, payload)
             return
         if scenarios.backend_broken(args.scenario, args.version, args.new_version):
@@ -172,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
             f'{status} {size} "-" "{agent}"'
         )
 
-    def _json(self, status: int, payload: dict[str, str]) -> None:
+    def _json(self, status: int, payload: dict[str, object]) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def _send(self, status: int, data: bytes, content_type: str) -> None:
@@ -194,6 +203,7 @@ def _startup_lines(args: argparse.Namespace) -> list[str]:
             f"{stamp} INFO  Connected to PostgreSQL at postgres:5432/warungin",
             f"{stamp} INFO  Connected to Redis at redis:6379",
         ]
+        lines += [f"{stamp} ERROR  settings dump: {line}" for line in leaked_settings(args)]
         errors = scenarios.backend_startup_errors(args.scenario, args.version, args.new_version)
         lines += [f"{stamp} {line}" for line in errors]
         if not errors:
@@ -205,6 +215,17 @@ def _startup_lines(args: argparse.Namespace) -> list[str]:
         f"{stamp} [notice] 1#1: nginx/1.27.3",
         f"{stamp} [notice] 1#1: start worker processes",
     ]
+
+
+def leaked_settings(args: argparse.Namespace) -> list[str]:
+    """secrets-in-output: the lines of the .env the container was started with."""
+    if not scenarios.leaks_settings(args.scenario) or not args.env_file:
+        return []
+    try:
+        text = Path(args.env_file).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def _repeat_errors(log: AppLog) -> None:
@@ -235,6 +256,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--started-at", type=float, default=0.0)
     parser.add_argument("--backend-port", type=int, default=0)
     parser.add_argument("--frontend-port", type=int, default=0)
+    parser.add_argument("--env-file", default="")
     return parser.parse_args(argv)
 
 

@@ -168,6 +168,7 @@ class InProcessSSHServer:
             "SSH_CONNECTION": f"{peer[0]} {peer[1]} {self.host} {self.port}",
             # Tells the shim to cut the connection by marker, not by killing an sshd.
             "WARUNGIN_SANDBOX_SSH": "asyncssh",
+            **self.rehearsal.session_env,
         }
         with contextlib.suppress(UnicodeDecodeError):
             # Like OpenSSH's default AcceptEnv: only locale variables from the client.

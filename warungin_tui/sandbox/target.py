@@ -74,6 +74,7 @@ class RehearsalTarget:
         release_version: str = "1.1.0",
         old_version: str = "1.0.0",
         build_seconds: float = 1.5,
+        layout: str = "separate",
     ) -> None:
         self.scenario = scenario
         self.transport = transport
@@ -86,6 +87,7 @@ class RehearsalTarget:
             old_version=old_version,
             new_version=release_version,
             build_seconds=build_seconds,
+            layout=layout,
         )
         self.server: InProcessSSHServer | OpenSSHServer | None = None
         self.config_path = self.root / "config.toml"
@@ -103,7 +105,9 @@ class RehearsalTarget:
             else:
                 from warungin_tui.sandbox.openssh import OpenSSHServer  # needs sshd installed
 
-                self.server = OpenSSHServer(self.root / "sshd", path_prepend=[self.host.bin_dir])
+                self.server = OpenSSHServer(
+                    self.root / "sshd", path_prepend=[self.host.bin_dir], env=self.host.session_env
+                )
                 await _in_thread(self.server.start)
             self._write_config()
         except BaseException:
@@ -153,7 +157,7 @@ class RehearsalTarget:
         """The config as a dict, in the project's config.toml format."""
         server, host = self.server, self.host
         assert server is not None
-        return {
+        config: dict[str, Any] = {
             "target": {
                 "host": "127.0.0.1",
                 "port": server.port,
@@ -161,7 +165,6 @@ class RehearsalTarget:
                 "project_dir": str(host.project_dir),
                 "known_hosts": str(server.known_hosts_path),
                 "identity_file": str(server.client_key_path),
-                "backup_dir": str(host.backup_dir),
             },
             "release": {"version": self.release_version, "branch": "main"},
             "endpoints": {"api": host.api_url, "frontend": host.frontend_url, "api_via_ssh": True},
@@ -173,7 +176,6 @@ class RehearsalTarget:
                 "service": "postgres",
                 "user": "warungin",
                 "name": "warungin",
-                "backups_dir": str(host.db_backups_dir),
             },
             "operator": {"name": "Rehearsal Operator"},
             "contacts": dict(CONTACTS),
@@ -183,6 +185,12 @@ class RehearsalTarget:
                 "journal_dir": str(self.root / "journal"),
             },
         }
+        # The default layouts leave these out, as sample_config.toml ships.
+        if host.backup_dir_configured:
+            config["target"]["backup_dir"] = str(host.backup_dir)
+        if host.layout == "separate":
+            config["database"]["backups_dir"] = str(host.db_backups_dir)
+        return config
 
     def _write_config(self) -> None:
         for folder in ("archive", "journal"):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from warungin_tui.config import Config
+from warungin_tui.redact import DETAIL_CHARS, STRING_CHARS, redact_value
 from warungin_tui.run import StepStatus
 
 if TYPE_CHECKING:
@@ -25,6 +26,17 @@ class Outcome:
     value: Any = None
     captures: dict[str, Any] = field(default_factory=dict)
     command: str | None = None
+
+    def redacted(self) -> Outcome:
+        """Every field redacted, however deep, and cut to a sane length: what the engine keeps."""
+        return Outcome(
+            self.status,
+            redact_value(self.detail, DETAIL_CHARS),
+            self.exit_code,
+            redact_value(self.value, STRING_CHARS),
+            redact_value(self.captures, STRING_CHARS),
+            redact_value(self.command, STRING_CHARS) if self.command else self.command,
+        )
 
 
 @dataclass

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import redact_text, window
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.templating import render_plain
@@ -138,15 +139,17 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         return Outcome(StepStatus.FAILED, f"request failed: {reason}", command=shown)
     response, latency = answer.response, answer.latency_s
     body = response.text[:BODY_KEPT]
+    # The answer is redacted before it is cut for showing: a cut could leave half a secret.
+    shown_body = redact_text(window(response.text, BODY_KEPT))[:BODY_KEPT]
     ms = round(latency * 1000, 1)
-    shown_lines = body.splitlines()[:40]
+    shown_lines = shown_body.splitlines()[:40]
     if answer.unread:
         shown_lines.append(f"(answer cut at {MAX_BODY_BYTES} bytes: {answer.unread})")
     await ctx.output("stdout", [f"HTTP {response.status_code} in {ms} ms", *shown_lines])
     value = {
         "status_code": response.status_code,
         "latency_ms": ms,
-        "body": body[:VALUE_BODY_CHARS],
+        "body": shown_body[:VALUE_BODY_CHARS],
     }
     if answer.unread:
         value["unread"] = answer.unread
@@ -157,7 +160,10 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         StepStatus.PASSED, value=value, captures=captures, command=shown, exit_code=None
     )
     problems = _check(ctx, spec, response, body, latency)
+    problems += _json_captures(spec, response, captures)
     if problems:
+        for name in spec.json_captures:  # a failed answer records nothing for later steps
+            captures.pop(name, None)
         outcome.status = StepStatus.FAILED
         outcome.detail = f"HTTP {response.status_code}: " + "; ".join(problems)
         return outcome
@@ -167,6 +173,26 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         outcome.status = StepStatus.WARNING
         outcome.detail += f" (slower than {render_plain(warn, ctx.values)} ms)"
     return outcome
+
+
+def _json_captures(
+    spec: StepSpec, response: httpx.Response, captures: dict[str, Any]
+) -> list[str]:
+    """Fill `json_captures` from the answer; a missing or empty field is a problem."""
+    if not spec.json_captures:
+        return []
+    try:
+        data = response.json()
+    except ValueError:
+        return ["the answer is not JSON"]
+    problems = []
+    for name, dotted in spec.json_captures.items():
+        got = _json_field(data, dotted)
+        if got is None or isinstance(got, dict | list) or not str(got).strip():
+            problems.append(f"no {dotted} in the answer")
+        else:
+            captures[name] = str(got)[:200]
+    return problems
 
 
 def _check(

@@ -172,6 +172,67 @@ def parse_key_values(inp: ParseInput) -> Parsed:
     return Parsed(True, "ok", detail, found, dict(found))
 
 
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def parse_backup_archive(inp: ParseInput) -> Parsed:
+    """Step 1.1's key=value lines, each checked for what it is: the rollback relies on them."""
+    parsed = parse_key_values(inp)
+    if not parsed.ok:
+        return parsed
+    found = parsed.captures
+    problems = []
+    path = found.get("backup_file", "")
+    if not path.startswith("/") or not path.endswith(".tar.gz"):
+        problems.append(f"backup_file is not an absolute .tar.gz path: {path!r}")
+    size = found.get("backup_size", "")
+    if not size.isdigit() or int(size) == 0:
+        problems.append(f"backup_size is not a positive number: {size!r}")
+    digest = found.get("backup_sha256", "")
+    if not SHA256.fullmatch(digest):
+        problems.append(f"backup_sha256 is not 64 hex digits: {digest!r}")
+    if problems:
+        return Parsed(False, "", "; ".join(problems), found)
+    return parsed
+
+
+def parse_restore_preview(inp: ParseInput) -> Parsed:
+    """`replace|keep <TAB> count <TAB> path` lines, then `checked`: what the restore touches."""
+    replace: dict[str, int] = {}
+    keep: dict[str, int] = {}
+    checked = False
+    for line in inp.stdout.splitlines():
+        if line.strip() == "checked":
+            checked = True
+            continue
+        kind, _, rest = line.partition("\t")
+        count, _, path = rest.partition("\t")
+        if kind in ("replace", "keep") and count.isdigit() and path:
+            (replace if kind == "replace" else keep)[path] = int(count)
+    if not checked:
+        return Parsed(False, "", "the project could not be compared with the backup")
+    data = {"replace": dict(sorted(replace.items())), "keep": dict(sorted(keep.items()))}
+    return Parsed(True, str(sum(replace.values())), restore_preview_text(data), data)
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
+
+
+def restore_preview_text(data: dict[str, dict[str, int]]) -> str:
+    """One line: what goes, then what stays, each with counts of files newer than the backup."""
+    replace, keep = data.get("replace", {}), data.get("keep", {})
+    if replace:
+        items = ", ".join(f"{path}: {_files(n)}" for path, n in replace.items())
+        text = f"replaced or removed, newer than the backup: {items}"
+    else:
+        text = "nothing newer than the backup is replaced or removed"
+    if keep:
+        items = ", ".join(f"{path}: {_files(n)} newer than the backup" for path, n in keep.items())
+        text += f"; kept as they are: {items}"
+    return text
+
+
 ERROR_PATTERN = re.compile(r"error", re.I)
 
 
@@ -203,6 +264,8 @@ PARSERS: dict[str, Parser] = {
     "backup_age": parse_backup_age,
     "git_commit": parse_git_commit,
     "key_values": parse_key_values,
+    "backup_archive": parse_backup_archive,
+    "restore_preview": parse_restore_preview,
     "error_lines": parse_error_lines,
     "error_lines_report": parse_error_lines_report,
 }

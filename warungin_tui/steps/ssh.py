@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING
 
 from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import excerpt, redact_text, window
 from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.parsers import PARSERS, Parsed, ParseInput
@@ -35,7 +36,7 @@ def judge_output(ctx: StepContext, spec: StepSpec, stdout: str) -> Parsed | None
             start = stdout.rfind("\n", 0, match.start()) + 1
             end = stdout.find("\n", match.end())
             line = stdout[start : end if end >= 0 else None].strip()
-            return Parsed(True, match.group(0), line[:200])
+            return Parsed(True, match.group(0), excerpt(line, 200))
     if expect.stdout_equals is not None:
         wanted = render_plain(expect.stdout_equals, ctx.values)
         got = stdout.strip()
@@ -74,7 +75,9 @@ def judge_result(
     if wanted is not None and result.exit_status != wanted:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
         outcome.status = StepStatus.FAILED
-        said = last[0] if len(last[0]) <= 300 else last[0][:300] + " [...]"
+        # Redacted before it is cut: a cut could leave half a secret no pattern recognises.
+        said = redact_text(window(last[0], 300))
+        said = said if len(last[0]) <= 300 else said[:300] + " [...]"
         outcome.detail = f"exit code {result.exit_status} (expected {wanted}) {said}".strip()
         return outcome, None
     parsed = judge_output(ctx, spec, result.stdout)
@@ -86,7 +89,7 @@ def judge_result(
             outcome.status = StepStatus.FAILED
     else:
         tail = result.stdout.strip().splitlines()[-1:] or [f"exit code {result.exit_status}"]
-        outcome.detail = tail[0][:200]
+        outcome.detail = excerpt(tail[0], 200)
     return outcome, parsed
 
 

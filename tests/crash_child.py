@@ -61,6 +61,7 @@ async def scenario(engine: Engine) -> None:
     engine.override_gate("pre", "rehearsal")
     await engine.run_step("phase1.notify")
     await engine.run_step("phase1.record_commit")
+    engine.decide("HOLD FOR REVIEW", authorized_by="Op")
     engine.finish()
 
 

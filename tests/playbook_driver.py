@@ -24,7 +24,11 @@ async def answer_or_run(engine: Engine, step_id: str) -> None:
             step_id, ANSWERS.get(step_id, spec.choices[0] if spec.choices else "rehearsal answer")
         )
     elif spec.kind == StepKind.DECISION:
-        engine.decide("GO-LIVE APPROVED", authorized_by="Release Manager")
+        engine.decide(
+            "GO-LIVE APPROVED",
+            authorized_by="Release Manager",
+            monitoring_override_reason="rehearsal: no monitoring samples to wait for",
+        )
     else:
         await engine.run_step(step_id, confirmed=True)
 

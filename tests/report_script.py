@@ -314,7 +314,12 @@ async def healthy_run(engine: Engine, clock: FakeClock) -> None:
     do("record_input", "monitoring.user_reports", "2 (receipt printer paper)")
     do("record_input", "monitoring.performance", "GOOD")
     clock.advance(600)
-    engine.decide("GO-LIVE APPROVED", authorized_by="Budi Santoso", effective_at="2026-01-01 16:00")
+    engine.decide(
+        "GO-LIVE APPROVED",
+        authorized_by="Budi Santoso",
+        effective_at="2026-01-01 16:00",
+        monitoring_override_reason="Grafana watched by ops for 24 hours; no samples recorded",
+    )
     engine.finish()
 
 
@@ -347,7 +352,7 @@ async def failed_run(engine: Engine, clock: FakeClock) -> None:
     do("record_input", "incident.root_cause", "shift_cache migration not idempotent")
     do("record_input", "incident.next_action", "make migration idempotent; redeploy 2026-01-02")
     await engine.run_step("incident.notify_staff")
-    engine.finish()
+    # a rolled-back run ends with its rollback: finishing (F) is for a decided deployment
 
 
 Script = Callable[[Engine, FakeClock], Awaitable[None]]

@@ -11,12 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from tests.helpers import run_cli
-from tests.test_app import on_screen, until
+from tests.test_app import Recorder, footer_keys, on_screen, selected, text_of, until
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import archive_dir, journal_dir, load_config
 from warungin_tui.journal import verify_journal
+from warungin_tui.lifecycle import RunOutcome, RunState, run_outcome, run_state
 from warungin_tui.run import GATE_OK, PhaseStatus, StepStatus
 from warungin_tui.sandbox.target import RehearsalTarget
 from warungin_tui.screens.confirm import ConfirmScreen
@@ -75,6 +77,11 @@ async def run_phase(pilot: Pilot, phase_id: str, timeout: float = 90) -> None:
             dialog = app.screen
             await pilot.press("y")
             await until(pilot, lambda dialog=dialog: app.screen is not dialog)
+
+
+def titled(app: WarunginApp, title: str) -> bool:
+    """Whether the top screen is the dialog with this title (dialogs chain under one name)."""
+    return getattr(app.screen, "title_text", None) == title and app.screen.is_mounted
 
 
 async def start(pilot: Pilot) -> None:
@@ -145,11 +152,18 @@ async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Pa
             await pilot.press("enter")  # GO-LIVE APPROVED is the first choice
             await on_screen(pilot, "prompt")
             await pilot.press(*"Release Manager", "enter")
-            await until(pilot, lambda: app.screen.name == "prompt")
+            await until(pilot, lambda: titled(app, "Effective date/time"))
             await pilot.press("enter")  # effective now (prefilled)
+            # no monitoring samples cover 24 hours: approving needs an override with a reason
+            await until(pilot, lambda: titled(app, "Override: monitoring not evidenced"))
+            await pilot.press(*"rehearsal: monitored for minutes", "enter")
             await until(pilot, lambda: run.decision is not None)
             assert run.decision["decision"] == "GO-LIVE APPROVED"
             assert run.decision["authorized_by"] == "Release Manager"
+            assert run.decision["monitoring_override"] == {
+                "reason": "rehearsal: monitored for minutes",
+                "hours_covered": 0.0,
+            }
             await pilot.press("F")
             await on_screen(pilot, "confirm")
             await pilot.press("y")
@@ -229,3 +243,65 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
             exported = json.loads(Path(run.exports[1]).read_text())["journal"]
             assert exported["path"] == str(engine(app).journal.path)
             assert exported["chain_ok"] is True and len(exported["last_hash"]) == 64
+
+
+async def test_rollback_closes_the_deployment_and_offers_a_new_run(tmp_path: Path) -> None:
+    """Issue 11: after a completed rollback the deployment phases are closed (no retry, no
+    override, no run), the overview's next step is the incident report, and N starts a new run."""
+    notes = Recorder()
+    async with rehearsal_app("backend-unhealthy", tmp_path) as (app, _target):
+        async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+            await start(pilot)
+            await pilot.press("enter")
+            await on_screen(pilot, "phase-pre")
+            run = engine(app).run
+            await until(pilot, lambda: run.status("pre.backup_tested") in GATE_OK, 60)
+            await answer_dialogs_and_tick(pilot, "pre")
+            await run_phase(pilot, "phase1")
+            await pilot.press("n")
+            await on_screen(pilot, "phase-phase2")
+            await pilot.press("a")
+            # destructive steps ask (y); the failure offers the rollback (y), which asks why
+            while not (run.rollbacks and "ok" in run.rollbacks[-1]):
+                await until(
+                    pilot,
+                    lambda: app.screen.name in ("confirm", "prompt")
+                    or bool(run.rollbacks and "ok" in run.rollbacks[-1]),
+                    120,
+                )
+                dialog = app.screen
+                if dialog.name == "prompt":
+                    await pilot.press(*"backend unhealthy", "enter")
+                elif dialog.name == "confirm":
+                    await pilot.press("y")
+                else:
+                    break
+                await until(pilot, lambda dialog=dialog: app.screen is not dialog)
+            assert run.status("phase2.ready.2") == StepStatus.FAILED
+            assert run.rollbacks[-1]["ok"] is True, run.rollbacks[-1]
+            assert run_outcome(run) == RunOutcome.ROLLED_BACK
+
+            # the failed phase: retry, override and run-all are gone, and say why if pressed
+            app.open_phase("phase2", "phase2.ready.2")
+            await on_screen(pilot, "phase-phase2")
+            assert not {"r", "o", "a", "O", "s"} & footer_keys(app)
+            await pilot.press("r")
+            assert notes.has("The deployment was rolled back: its phases are closed")
+            assert run.status("phase2.ready.2") == StepStatus.FAILED
+
+            await pilot.press("escape")
+            await on_screen(pilot, "overview")
+            assert selected(app) == "incident"
+            hint = text_of(app.screen.query_one("#next", Static))
+            assert "incident report" in hint and "N starts a new run" in hint
+            assert "retry" not in hint
+            assert "N" in footer_keys(app) and "R" not in footer_keys(app)
+
+            old_run_id = run.run_id
+            await pilot.press("N")
+            await until(pilot, lambda: engine(app).run.run_id != old_run_id)
+            await on_screen(pilot, "overview")
+            new_run = engine(app).run
+            assert run_state(new_run) == RunState.IN_PROGRESS
+            assert new_run.operator == run.operator and new_run.rollbacks == []
+            assert "N" not in footer_keys(app)

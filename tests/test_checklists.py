@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.checklists import GO_LIVE, ItemState, item_state
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine import Engine, EngineError
 
 
 def item(label: str):
@@ -31,8 +33,11 @@ def test_overridden_gate_and_step_are_not_yes(tmp_path: Path) -> None:
     engine.sign_off("completion.tech_lead", "T")
     engine.sign_off("completion.ops_lead", "O")
     assert item_state(run, approvals) == ItemState.OPEN
-    engine.override_step("completion.product_manager", "PM on leave, deputy agreed by phone")
-    assert item_state(run, approvals) == ItemState.OVERRIDDEN
+    # a pending sign-off cannot be overridden (only a failed step can); skipped, it is no YES
+    with pytest.raises(EngineError, match="failed or interrupted"):
+        engine.override_step("completion.product_manager", "PM on leave")
+    engine.skip("completion.product_manager", "PM on leave, deputy agreed by phone")
+    assert item_state(run, approvals) == ItemState.OPEN
     engine.sign_off("completion.product_manager", "P")
     assert item_state(run, approvals) == ItemState.YES
     assert item_state(run, item("No rollback needed")) == ItemState.YES

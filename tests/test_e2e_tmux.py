@@ -157,6 +157,11 @@ def test_demo_to_the_end_with_keys_only_keeps_the_rehearsal(tmp_path: Path, scre
     screen.keys("Enter")
     screen.wait_for("Effective date/time")
     screen.keys("Enter")
+    # no monitoring samples cover 24 hours: approval needs an override with a reason
+    screen.wait_for("monitoring not evidenced")
+    screen.type("rehearsal watched for minutes")
+    screen.keys("Enter")
+    screen.wait_for(lambda s: "monitoring not evidenced" not in s)
     screen.wait_for("GO-LIVE APPROVED")
     screen.keys("F")
     screen.wait_for(CONFIRM)

@@ -70,7 +70,7 @@ async def test_missing_capture_is_a_clear_failure(engine: Engine) -> None:
     engine.override_gate("pre", "x")
     engine.override_gate("phase1", "x")
     # rollback needs the backup captured in Step 1.1
-    with pytest.raises(GateClosed, match="no backup"):
+    with pytest.raises(GateClosed, match="No backup"):
         await engine.run_step("rollback.verify_archive")
 
 
@@ -82,8 +82,16 @@ def test_go_live_approval_refused_while_gates_fail(engine: Engine) -> None:
     for phase in engine.run.playbook.linear_phases:
         if phase.id != "golive":
             pass_phase(engine, phase.id)
-    engine.decide("GO-LIVE APPROVED", authorized_by="Boss")
+    with pytest.raises(GateClosed, match="monitoring samples cover 0.0 of 24 hours"):
+        engine.decide("GO-LIVE APPROVED", authorized_by="Boss")
+    engine.decide(
+        "GO-LIVE APPROVED", authorized_by="Boss", monitoring_override_reason="watched by hand"
+    )
     assert engine.run.status("golive.decision") == StepStatus.PASSED
+    assert engine.run.decision["monitoring_override"] == {
+        "reason": "watched by hand",
+        "hours_covered": 0.0,
+    }
 
 
 def test_inputs_and_signoffs_validate(engine: Engine) -> None:
@@ -100,6 +108,9 @@ def test_engine_layers_import_no_textual() -> None:
     modules = [
         "engine",
         "answers",
+        "rules",
+        "lifecycle",
+        "files",
         "rollback",
         "errors",
         "journal",

@@ -26,6 +26,7 @@ from warungin_tui.remote import Remote
 from warungin_tui.run import StepStatus
 from warungin_tui.sandbox.docker_shim import HOLD_BUILD
 from warungin_tui.sandbox.target import RehearsalTarget
+from warungin_tui.screens.messages import RunStepRequested
 
 CHILD = """
 import sys, time
@@ -372,14 +373,14 @@ async def test_the_wizard_asks_for_a_reason_before_breaking_the_host_lock(tmp_pa
         app = await start(pilot)
         open_gates(app, "pre")
         engine = engine_of(app)
-        app.run_step("phase1.notify")
+        app.post_message(RunStepRequested("phase1.notify"))
         await on_screen(pilot, "prompt")
         assert "Ana First" in str(app.screen.message) and "02:00" in str(app.screen.message)
         assert engine.run.results["phase1.notify"].attempts == 0  # nothing ran
         await pilot.press("escape")  # leaving it: nothing happens
         await until(pilot, lambda: not app.step_workers())
         assert remote.locked and engine.run.results["phase1.notify"].attempts == 0
-        app.run_step("phase1.notify")
+        app.post_message(RunStepRequested("phase1.notify"))
         await on_screen(pilot, "prompt")
         for key in "Ana is off shift":
             await pilot.press("space" if key == " " else key)
@@ -410,7 +411,7 @@ async def test_a_wizard_on_a_locked_host_is_told_who_holds_it(tmp_path: Path) ->
                 await until(pilot, lambda: notes.has("Host locked"))
                 assert notes.has("Ana First") and notes.has(since["since"])
                 open_gates(app, "pre")
-                app.run_step("phase1.notify")
+                app.post_message(RunStepRequested("phase1.notify"))
                 await on_screen(pilot, "prompt", timeout=30)
                 assert "Ana First" in str(app.screen.message)  # type: ignore[attr-defined]
                 await pilot.press("escape")

@@ -131,7 +131,7 @@ async def test_rollback_is_refused_before_a_backup_exists(tmp_path: Path) -> Non
     from warungin_tui.engine import GateClosed
 
     async for rehearsal in open_rehearsal("healthy", tmp_path):
-        with pytest.raises(GateClosed, match="no backup"):
+        with pytest.raises(GateClosed, match="(?i)no backup"):
             await rehearsal.engine.rollback(reason="too early")
         assert rehearsal.run.rollbacks == []
 

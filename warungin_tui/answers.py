@@ -5,34 +5,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from warungin_tui.errors import EngineError, GateClosed, StepBusy
-from warungin_tui.playbook import StepKind, StepSpec
+from warungin_tui.errors import EngineError
+from warungin_tui.playbook import StepSpec
 from warungin_tui.redact import redact_text
-from warungin_tui.run import BAD, Run, StepStatus
-
-DECISIONS = ("GO-LIVE APPROVED", "HOLD FOR REVIEW")
+from warungin_tui.rules import (
+    APPROVED,
+    Action,
+    Refusal,
+    decision_refusal,
+    monitoring_hours_covered,
+    monitoring_shortfall,
+    phase_refusal,
+)
+from warungin_tui.rules import approval_blockers as rule_approval_blockers
+from warungin_tui.run import Run, StepStatus
 
 
 class HumanAnswers:
-    """Mixed into Engine: every answer is checked against the gates, then journaled."""
+    """Mixed into Engine: every answer is checked by the rulebook (rules.py), then journaled."""
 
     if TYPE_CHECKING:
         run: Run
+        busy: str | None
+        enforce_gates: bool
 
         def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
 
-        def check_can_act(self, step_id: str) -> StepSpec: ...
+        def check_can_act(self, step_id: str, action: Action | None = None) -> StepSpec: ...
 
-    def _human(self, step_id: str, kinds: set[StepKind]) -> StepSpec:
-        spec = self.check_can_act(step_id)
-        if spec.kind not in kinds:
-            raise EngineError(f"{spec.title} is not a {' or '.join(sorted(kinds))} step")
-        if self.run.status(step_id) == StepStatus.RUNNING:
-            raise StepBusy(f"{spec.title} is running")
-        return spec
+        def refuse(self, refusal: Refusal | None) -> None: ...
 
     def tick(self, step_id: str, *, passed: bool = True, note: str = "", by: str = "") -> None:
-        self._human(step_id, {StepKind.MANUAL})
+        self.check_can_act(step_id, Action.TICK if passed else Action.FAIL)
         self.record(
             {
                 "type": "step_finished",
@@ -46,7 +50,7 @@ class HumanAnswers:
         )
 
     def sign_off(self, step_id: str, name: str) -> None:
-        spec = self._human(step_id, {StepKind.SIGNOFF})
+        spec = self.check_can_act(step_id, Action.SIGN)
         name = name.strip()
         if not name:
             raise EngineError("a sign-off needs the signer's name")
@@ -63,7 +67,7 @@ class HumanAnswers:
         )
 
     def record_input(self, step_id: str, value: str) -> None:
-        spec = self._human(step_id, {StepKind.INPUT})
+        spec = self.check_can_act(step_id, Action.INPUT)
         value = value.strip()
         if not value:
             raise EngineError(f"{spec.title}: a value is needed")
@@ -82,7 +86,7 @@ class HumanAnswers:
         )
 
     def skip(self, step_id: str, reason: str, *, by: str = "") -> None:
-        self.check_can_act(step_id)
+        self.check_can_act(step_id, Action.SKIP)
         if not reason.strip():
             raise EngineError("skipping needs a reason")
         self.record(
@@ -98,8 +102,7 @@ class HumanAnswers:
         )
 
     def override_step(self, step_id: str, reason: str, *, by: str = "") -> None:
-        if self.run.status(step_id) not in BAD and self.run.status(step_id) != StepStatus.PENDING:
-            raise EngineError("only a failed, interrupted or pending step can be overridden")
+        self.check_can_act(step_id, Action.OVERRIDE_STEP)
         if not reason.strip():
             raise EngineError("an override needs a reason")
         self.record(
@@ -113,6 +116,15 @@ class HumanAnswers:
         )
 
     def override_gate(self, phase_id: str, reason: str, *, by: str = "") -> None:
+        self.refuse(
+            phase_refusal(
+                self.run,
+                phase_id,
+                Action.OVERRIDE_GATE,
+                busy=self.busy,
+                enforce_gates=self.enforce_gates,
+            )
+        )
         if not reason.strip():
             raise EngineError("overriding a gate needs a reason")
         self.record(
@@ -127,9 +139,7 @@ class HumanAnswers:
 
     def confirm_notice_sent(self, step_id: str) -> None:
         """The operator says they sent the prepared message themselves (the tick: who, when)."""
-        spec = self.run.playbook.step(step_id)
-        if spec.kind != StepKind.NOTIFY:
-            raise EngineError(f"{spec.title} is not a notification step")
+        spec = self.check_can_act(step_id, Action.CONFIRM_SENT)
         result = self.run.results[step_id]
         notice = result.value if isinstance(result.value, dict) else None
         if result.status == StepStatus.RUNNING or notice is None or "body" not in notice:
@@ -157,40 +167,47 @@ class HumanAnswers:
 
     def approval_blockers(self) -> list[str]:
         """Why GO-LIVE APPROVED cannot be given now (empty when it can)."""
-        blockers = []
-        for phase in self.run.playbook.linear_phases:
-            if phase.id == "golive":
-                break
-            if not self.run.gate_holds(phase.id):
-                blockers.append(f"{phase.title}: {self.run.phase_status(phase.id)}")
-        if self.run.rollbacks:
-            blockers.append("a rollback happened")
-        return blockers
+        return rule_approval_blockers(self.run)
 
-    def decide(self, decision: str, *, authorized_by: str, effective_at: str = "") -> None:
-        if decision not in DECISIONS:
-            raise EngineError(f"the decision is one of {', '.join(DECISIONS)}")
-        if not authorized_by.strip():
-            raise EngineError("the decision needs the name of who authorizes it")
-        blockers = self.approval_blockers()
-        if decision == DECISIONS[0] and blockers:
-            raise GateClosed("GO-LIVE APPROVED is refused: " + "; ".join(blockers))
-        effective = effective_at.strip() or datetime.now().astimezone().isoformat("T", "minutes")
-        self.record(
-            {
-                "type": "decision",
-                "decision": decision,
-                "authorized_by": authorized_by.strip(),
-                "effective_at": effective,
-                "blockers": blockers,
-                "entered_by": self.run.operator,
-            }
+    def decide(
+        self,
+        decision: str,
+        *,
+        authorized_by: str,
+        effective_at: str = "",
+        monitoring_override_reason: str = "",
+    ) -> None:
+        """Record the go-live decision. Approval without monitoring samples covering the period
+        needs `monitoring_override_reason`; it is kept in the event as `monitoring_override`."""
+        self.refuse(
+            decision_refusal(
+                self.run,
+                decision,
+                authorized_by,
+                monitoring_override_reason=monitoring_override_reason,
+            )
         )
+        blockers = self.approval_blockers()
+        effective = effective_at.strip() or datetime.now().astimezone().isoformat("T", "minutes")
+        event: dict[str, Any] = {
+            "type": "decision",
+            "decision": decision,
+            "authorized_by": authorized_by.strip(),
+            "effective_at": effective,
+            "blockers": blockers,
+            "entered_by": self.run.operator,
+        }
+        if decision == APPROVED and monitoring_shortfall(self.run):
+            event["monitoring_override"] = {
+                "reason": monitoring_override_reason.strip(),
+                "hours_covered": round(monitoring_hours_covered(self.run), 2),
+            }
+        self.record(event)
         self.record(
             {
                 "type": "step_finished",
                 "step": "golive.decision",
-                "status": "passed" if decision == DECISIONS[0] else "warning",
+                "status": "passed" if decision == APPROVED else "warning",
                 "detail": f"{decision} by {authorized_by.strip()}",
                 "value": decision,
                 "by": authorized_by.strip(),

@@ -1,7 +1,7 @@
 """The wizard: a Textual app over the engine. Start -> overview -> one screen per phase.
 
 The engine runs in this event loop (steps are async workers); its listener turns journal
-records into typed messages for the screens. Screens render run state and send intents.
+records into typed messages for the screens. Screens render run state and post requests.
 """
 
 from __future__ import annotations
@@ -27,16 +27,21 @@ from textual.worker import Worker, WorkerState
 from warungin_tui.commands import RunCommands
 from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
+from warungin_tui.driver import STEP_GROUP, RunDriver
 from warungin_tui.engine import Engine, EngineError, SavedRun, load_unfinished_run
+from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.hostrecords import HostState
-from warungin_tui.intents import STEP_GROUP, RunIntents
 from warungin_tui.journal import JournalLocked, describe_holder, journal_holder
+from warungin_tui.rules import Action, Refusal, run_refusal
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.help import HelpScreen
 from warungin_tui.screens.keys import APP_BINDINGS, explain_bindings
 from warungin_tui.screens.messages import (
+    ExportRequested,
+    Request,
+    RollbackRequested,
     RunChanged,
     StartRequested,
     StepChanged,
@@ -60,7 +65,7 @@ def _default_remote(target: Any) -> Any:
     return Remote(target)
 
 
-class WarunginApp(RunIntents, App[int]):
+class WarunginApp(App[int]):
     """Keyboard-only deployment wizard. Construct with the config; `run()` returns an exit code."""
 
     CSS_PATH = "app.tcss"
@@ -101,6 +106,8 @@ class WarunginApp(RunIntents, App[int]):
         self._quitting = False
         self._autoran: set[str] = set()
         self.saved_run: SavedRun | None = None
+        self.driver = RunDriver(self)
+        """Turns the screens' requests into engine calls and step workers."""
 
     def notify(
         self,
@@ -274,6 +281,57 @@ class WarunginApp(RunIntents, App[int]):
                 return screen
         raise LookupError(kind.__name__)
 
+    # -- requests from the screens: one handler -----------------------------------------------
+    @on(Request)
+    def _on_request(self, request: Request) -> None:
+        self.driver.handle(request)
+
+    def request(self, request: Request) -> bool:
+        """Carry out a request at once (an answer from a prompt: the next frame must show it,
+        or a key pressed meanwhile acts on a stale row); False when the engine refused it."""
+        return self.driver.handle(request)
+
+    def require_engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("no run yet: the start screen creates it")
+        return self.engine
+
+    def step_workers(self) -> list[Worker[Any]]:
+        return [w for w in self.workers if w.group == STEP_GROUP and w.is_running]
+
+    def busy_step(self) -> str | None:
+        """The title of the step (or run) in progress, if a step worker is running: the
+        rulebook's busy rule (a second worker in the exclusive group would cancel it)."""
+        for worker in self.step_workers():
+            engine = self.require_engine()
+            active = engine.active_step
+            return engine.run.playbook.step(active).title if active else worker.name
+        return None
+
+    def failed_run(self) -> bool:
+        engine = self.engine
+        return engine is not None and bool(engine.run.failed_gates())
+
+    def start_new_run(self) -> None:
+        """A new deployment is a new run: same operator and connection, a new journal."""
+        old = self.require_engine()
+        engine = Engine.start_new(
+            self.config, self.journal_dir, operator=old.run.operator, remote=self.remote
+        )
+        if self.prepare_engine is not None:
+            self.prepare_engine(engine)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.run_worker(old.aclose(), name="close-old-run", exit_on_error=False)
+        self.engine = engine
+        self._unsubscribe = engine.subscribe(self._on_record)
+        self.progress.clear()
+        self._autoran.clear()
+        self.show_overview()
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.show_current()  # same playbook, new run: the rows redraw in place
+        self.notify(f"Run {engine.run.run_id} started.", title="New run")
+
     # -- engine events -> messages -----------------------------------------------------------
     def _on_record(self, record: dict[str, Any]) -> None:
         """Engine listener (called in this loop, synchronously): post, never block."""
@@ -360,29 +418,35 @@ class WarunginApp(RunIntents, App[int]):
                 self.pop_screen()
 
     # -- app keys ----------------------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("rollback", "export"):
-            return self.why_not(action) is None
-        return True
+    RUN_ACTIONS: ClassVar[dict[str, Action]] = {
+        "rollback": Action.ROLLBACK,
+        "export": Action.EXPORT,
+        "new_run": Action.NEW_RUN,
+    }
 
-    def why_not(self, action: str) -> str | None:
+    def refusal(self, action: str) -> Refusal | None:
+        """The rulebook's answer for an app key (None: it applies now)."""
+        if action not in self.RUN_ACTIONS:
+            return None
         if self.engine is None:
-            return "No run yet: start one first (enter on the start screen)."
-        if action == "rollback" and self.engine.read_only:
-            return self.engine.read_only
-        if action == "rollback" and not self.engine.run.rollback_available:
-            return "No backup from Step 1.1 yet: there is nothing to roll back to."
-        return None
+            return Refusal("No run yet: start one first (enter on the start screen).")
+        if action != "export" and self.engine.read_only:
+            return Refusal(self.engine.read_only, ReadOnlyRun)  # open elsewhere: look only
+        return run_refusal(self.engine.run, self.RUN_ACTIONS[action], busy=self.busy_step())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.refusal(action) is None
 
     def action_explain_app(self, action: str) -> None:
-        reason = self.why_not(action) or "That key does nothing here."
+        refusal = self.refusal(action)
+        reason = refusal.reason if refusal else "That key does nothing here."
         self.notify(reason, title="Not now", severity="warning")
 
     def action_rollback(self) -> None:
-        self.start_rollback()
+        self.post_message(RollbackRequested())
 
     def action_export(self) -> None:
-        self.export_now()
+        self.post_message(ExportRequested())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

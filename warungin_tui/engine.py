@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui import __version__
-from warungin_tui.answers import DECISIONS, HumanAnswers
+from warungin_tui.answers import HumanAnswers
 from warungin_tui.config import Config, parse_config
 from warungin_tui.errors import (
     EngineError,
     GateClosed,
     NeedsConfirmation,
     ReadOnlyRun,
+    RunClosed,
     StepBusy,
     StillRunningOnHost,
 )
@@ -40,6 +41,15 @@ from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
+from warungin_tui.rules import (
+    DECISIONS,
+    Action,
+    Refusal,
+    open_automated_steps,
+    phase_refusal,
+    run_refusal,
+    step_refusal,
+)
 from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
@@ -265,28 +275,48 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             return f"in progress since {last['started_at']}"
         return "completed, previous version restored" if last["ok"] else "FAILED: see the log"
 
-    # -- checks --
+    # -- checks: the rulebook (rules.py) answers, the engine raises its refusal --
     def set_operator(self, name: str) -> None:
         super().set_operator(name)
         if self.journal is not None:
             self.journal.set_operator(self.run.operator)
 
-    def check_can_act(self, step_id: str) -> StepSpec:
+    @property
+    def busy(self) -> str | None:
+        """The title of the step being executed, if any (the rulebook's busy rule)."""
+        if not self._lock.locked() or self.active_step is None:
+            return None
+        return self.run.playbook.step(self.active_step).title
+
+    def refuse(self, refusal: Refusal | None) -> None:
+        """Raise the rulebook's refusal; a read-only view (run open elsewhere) refuses all."""
         if self.read_only is not None:
             raise ReadOnlyRun(self.read_only)
-        spec = self.run.playbook.step(step_id)
-        if not self.enforce_gates or spec.kind == StepKind.DECISION:
-            return spec
-        phase = self.run.playbook.phase_of(step_id)
-        blocking = self.run.blocking_phase(phase.id)
-        if blocking is not None:
-            title = self.run.playbook.phase(blocking).title
-            raise GateClosed(
-                f"{title} is not complete: pass or override its steps, or override its gate"
+        if refusal is not None:
+            raise refusal.exception()
+
+    def check_can_act(self, step_id: str, action: Action | None = None) -> StepSpec:
+        """Raise the rulebook's refusal of `action` on this step; running it by default (a
+        first run, or a retry of a step that ran before)."""
+        if action is None:
+            pending = self.run.status(step_id) == StepStatus.PENDING
+            action = Action.RUN_STEP if pending else Action.RETRY
+        self.refuse(
+            step_refusal(
+                self.run, step_id, action, busy=self.busy, enforce_gates=self.enforce_gates
             )
-        if phase.id == "rollback" and not self.run.rollback_available:
-            raise GateClosed("no backup from Step 1.1 yet: there is nothing to roll back to")
-        return spec
+        )
+        return self.run.playbook.step(step_id)
+
+    def check_phase_action(self, phase_id: str, action: Action) -> None:
+        self.refuse(
+            phase_refusal(
+                self.run, phase_id, action, busy=self.busy, enforce_gates=self.enforce_gates
+            )
+        )
+
+    def check_run_action(self, action: Action) -> None:
+        self.refuse(run_refusal(self.run, action, busy=self.busy))
 
     # -- executing --
     async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome:
@@ -294,8 +324,6 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         is recorded as it ended (not run again), a running one raises StillRunningOnHost, and
         only an unknown outcome leads to a new run (confirmed unless the step is retry-safe)."""
         spec = self.check_can_act(step_id)
-        if not spec.automated:
-            raise EngineError(f"{spec.title} is a {spec.kind} step: a person answers it")
         if self._lock.locked():
             raise StepBusy(f"{self.active_step} is still running")
         async with self._lock:
@@ -433,10 +461,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         confirm: Callable[[StepSpec], Awaitable[bool]] | None = None,
     ) -> list[Outcome]:
         """Run the phase's automated steps in order; stop at the first one that does not pass."""
+        self.check_phase_action(phase_id, Action.RUN_PHASE)
         outcomes = []
-        for spec in self.run.playbook.phase(phase_id).steps:
-            if not spec.automated or self.run.status(spec.id) in GATE_OK:
-                continue
+        for spec in open_automated_steps(self.run, phase_id):
             try:
                 # An interrupted step is first asked about on the host: the operator is asked
                 # only when it would really run (destructive, or its outcome is unknown).
@@ -452,8 +479,18 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
 
     # -- human answers --
     def finish(self) -> None:
-        if self.run.finished_at is None:
-            self.record({"type": "run_finished"})
+        """Seal the run after the go-live decision: the engine refuses every later change."""
+        self.check_run_action(Action.FINISH)
+        self.record({"type": "run_finished", "by": self.run.operator})
+
+    def abandon(self, reason: str, *, by: str = "") -> None:
+        """End a run that will not go on (a new deployment is a new run); needs a reason."""
+        self.check_run_action(Action.ABANDON)
+        if not reason.strip():
+            raise EngineError("abandoning a run needs a reason")
+        self.record(
+            {"type": "run_abandoned", "reason": reason.strip(), "by": by or self.run.operator}
+        )
 
     async def aclose(self) -> None:
         await self.release_host_lock_if_ended()
@@ -528,6 +565,7 @@ __all__ = [
     "NeedsConfirmation",
     "ReadOnlyRun",
     "SavedRun",
+    "RunClosed",
     "StepBusy",
     "StillRunningOnHost",
     "find_unfinished_run",

@@ -19,6 +19,12 @@ class StepBusy(EngineError):
     title = "Busy"
 
 
+class RunClosed(EngineError):
+    """The run ended (finished, rolled back, abandoned): its record takes no more changes."""
+
+    title = "Run closed"
+
+
 class ReadOnlyRun(EngineError):
     """Another process has the run open for writing: this one may only look."""
 

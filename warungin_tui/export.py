@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from warungin_tui.config import Config, ConfigError, archive_dir, parse_config
+from warungin_tui.files import make_private_dir as _make_dir
+from warungin_tui.files import write_private as _write_private
 from warungin_tui.journal import JournalError, read_journal, split_torn_tail, verify_journal
 from warungin_tui.playbook import build_playbook
 from warungin_tui.report import JournalInfo, build_report, markdown_of
@@ -170,39 +170,3 @@ def export_journal(journal_path: Path, out_dir: Path | None = None) -> list[Path
 def _without_path(message: str, path: Path) -> str:
     # The CLI already prints the path in front of the message.
     return message.removeprefix(f"{path}: ")
-
-
-def _make_dir(out_dir: Path) -> None:
-    if not out_dir.is_dir():
-        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(out_dir, 0o700)  # mkdir's mode is masked by the umask
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Temp file (0600 from creation) + fsync + rename: readers see the old or the new file."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # whatever the umask did
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync a directory; the file itself is synced
-    finally:
-        os.close(fd)

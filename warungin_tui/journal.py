@@ -270,13 +270,15 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-FINISHED_MARK = b'"type":"run_finished"'
-"""In canonical JSON a quote inside a string is escaped, so this only occurs as a real key."""
+ENDED_MARKS = (b'"type":"run_finished"', b'"type":"run_abandoned"')
+"""In canonical JSON a quote inside a string is escaped, so these only occur as real keys."""
+ENDED_TYPES = ("run_finished", "run_abandoned")
 
 
 def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
-    """The first event and whether the run finished, parsing only those lines (listing past
-    runs must not parse every journal); None when the first line is not a record."""
+    """The first event and whether the run ended (finished or abandoned), parsing only those
+    lines (listing past runs must not parse every journal); None when the first line is not a
+    record."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -288,17 +290,18 @@ def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
         return None
     if not isinstance(first, dict) or not isinstance(first.get("event"), dict):
         return None
-    at = data.rfind(FINISHED_MARK)
-    while at >= 0:
-        start, stop = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
-        try:
-            record = json.loads(data[start:stop]) if stop >= 0 else None
-        except ValueError:
-            record = None  # a bad line is read_journal's to report, on resume
-        event = record.get("event") if isinstance(record, dict) else None
-        if isinstance(event, dict) and event.get("type") == "run_finished":
-            return first["event"], True
-        at = data.rfind(FINISHED_MARK, 0, start)
+    for mark in ENDED_MARKS:
+        at = data.rfind(mark)
+        while at >= 0:
+            start, stop = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
+            try:
+                record = json.loads(data[start:stop]) if stop >= 0 else None
+            except ValueError:
+                record = None  # a bad line is read_journal's to report, on resume
+            event = record.get("event") if isinstance(record, dict) else None
+            if isinstance(event, dict) and event.get("type") in ENDED_TYPES:
+                return first["event"], True
+            at = data.rfind(mark, 0, start)
     return first["event"], False
 
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from warungin_tui.playbook import StepSpec
+from warungin_tui.rules import Action
 from warungin_tui.run import GATE_OK, Run
 from warungin_tui.steps.base import Outcome
 from warungin_tui.steps.parsers import restore_preview_text
@@ -35,7 +36,7 @@ class RollbackProcedure:
 
         def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
 
-        def check_can_act(self, step_id: str) -> StepSpec: ...
+        def check_run_action(self, action: Action) -> None: ...
 
         async def run_step(self, step_id: str, *, confirmed: bool = False) -> Outcome: ...
 
@@ -51,7 +52,8 @@ class RollbackProcedure:
         `confirm` is asked before each destructive step; None means the caller already had the
         whole rollback confirmed. The error logs are collected first: `compose down` loses them.
         """
-        await self.ensure_host_lock(self.check_can_act("rollback.verify_archive"))
+        self.check_run_action(Action.ROLLBACK)
+        await self.ensure_host_lock(self.run.playbook.step("rollback.verify_archive"))
         self.record({"type": "rollback_started", "reason": reason, "by": self.run.operator})
         if self.run.status("incident.collect_logs") not in GATE_OK:
             await self.run_step("incident.collect_logs")

@@ -340,6 +340,7 @@ class Run:
             "trusted_host_keys": self.trusted_host_keys,
             "notices_confirmed": self.notices_confirmed,
             "exports": self.exports,
+            "monitoring_samples": self.monitoring_samples,
             "monitoring": self.monitoring.snapshot(),
             "events": self.events,
         }

@@ -1,1 +1,1 @@
-"""The wizard's screens: one module per screen; they render run state and send intents."""
+"""The wizard's screens: one module per screen; they render run state and post requests."""

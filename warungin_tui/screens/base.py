@@ -1,14 +1,13 @@
-"""Base classes of the run screens: the key contract, why a key does not apply, step intents.
+"""Base classes of the run screens: the key contract, why a key does not apply, step requests.
 
-Screens never decide gates or outcomes: they ask the engine (through the app's intents) and
-show what it says. `why_not` only chooses which keys the footer shows and what a key pressed
-at the wrong time explains; the engine still refuses anything it does not allow.
+Screens never decide gates or outcomes: a key maps to an action of the rulebook (`rules.py`),
+whose answer decides whether the footer shows the key and what pressing it anyway explains; the
+engine raises the same answer. Screens post typed requests; the app turns them into engine calls.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -16,10 +15,24 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
 
+from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.playbook import StepKind, StepSpec
-from warungin_tui.run import BAD, GATE_OK, Run, StepStatus
+from warungin_tui.rules import Action, Refusal, next_phase_id, phase_refusal, step_refusal
+from warungin_tui.run import GATE_OK, Run
 from warungin_tui.screens.keys import MOVE_BINDINGS, STEP_BINDINGS, explain_bindings
-from warungin_tui.screens.messages import RunChanged, StepChanged
+from warungin_tui.screens.messages import (
+    GateOverrideRequested,
+    InputRequested,
+    OverrideRequested,
+    Request,
+    RunChanged,
+    RunPhaseRequested,
+    RunStepRequested,
+    SignOffRequested,
+    SkipRequested,
+    StepChanged,
+    TickRequested,
+)
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
 from warungin_tui.widgets.format import steps_done
 from warungin_tui.widgets.run_bar import RunBar
@@ -30,6 +43,28 @@ if TYPE_CHECKING:
     from warungin_tui.engine import Engine
 
 STEP_ACTIONS = frozenset(b.action for b in STEP_BINDINGS)
+PHASE_KEY_ACTIONS = {
+    "run_all": Action.RUN_PHASE,
+    "override_gate": Action.OVERRIDE_GATE,
+    "next_phase": Action.NEXT_PHASE,
+}
+STEP_KEY_ACTIONS = {
+    "fail": Action.FAIL,
+    "skip": Action.SKIP,
+    "retry": Action.RETRY,
+    "override_step": Action.OVERRIDE_STEP,
+}
+
+
+def step_action_for_key(key_action: str, spec: StepSpec) -> Action | None:
+    """What a step key asks the rulebook for on this step (enter and space answer a sign-off
+    or an input); None for a key that is not a step action."""
+    answer = {StepKind.SIGNOFF: Action.SIGN, StepKind.INPUT: Action.INPUT}.get(spec.kind)
+    if key_action == "run_step":
+        return answer or Action.RUN_STEP
+    if key_action == "tick":
+        return answer or Action.TICK
+    return STEP_KEY_ACTIONS.get(key_action)
 
 
 class RunScreen(Screen[None]):
@@ -72,15 +107,16 @@ class RunScreen(Screen[None]):
     # -- keys --------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in STEP_ACTIONS:
-            return self.why_not(action) is None
+            return self.refusal(action) is None
         return True
 
-    def why_not(self, action: str) -> str | None:
-        """None when `action` applies now, else the sentence a key press explains."""
-        return "Not on this screen: open a phase first (enter on the overview)."
+    def refusal(self, action: str) -> Refusal | None:
+        """None when the key's `action` applies now, else the refusal a key press explains."""
+        return Refusal("Not on this screen: open a phase first (enter on the overview).")
 
     def action_explain(self, action: str) -> None:
-        reason = self.why_not(action) or "That key does nothing here."
+        refusal = self.refusal(action)
+        reason = refusal.reason if refusal else "That key does nothing here."
         self.notify(reason, title="Not now", severity="warning")
 
     # Textual calls these handlers for every class in the MRO: subclasses add their own
@@ -96,6 +132,7 @@ class RunScreen(Screen[None]):
 
 class StepScreen(RunScreen):
     """A run screen with a selected step: the step keys of the contract act on it."""
+
 
     def selected_spec(self) -> StepSpec | None:
         step_id = self.query_one(RowList).selected_id
@@ -149,65 +186,30 @@ class StepScreen(RunScreen):
     def _in_phase(self, step_id: str) -> bool:
         return self.run.playbook.phase_of(step_id).id == self.phase_id
 
-    # -- which keys apply --------------------------------------------------------------------
-    def why_not(self, action: str) -> str | None:
-        run = self.run
+    # -- which keys apply: the rulebook's answer -------------------------------------------
+    def refusal(self, action: str) -> Refusal | None:
         assert self.phase_id is not None
-        phase = run.playbook.phase(self.phase_id)
         if action == "overview":
             return None
-        if action == "next_phase":
-            return self.why_not_next()
-        if self.engine.read_only:
-            return self.engine.read_only  # another process has the run open: look only
-        if action == "override_gate":
-            if run.gate_holds(phase.id):
-                return f"The gate of {phase.title} already holds: nothing to override."
-            return None
+        if action != "next_phase" and self.engine.read_only:
+            # another process has the run open: look only
+            return Refusal(self.engine.read_only, ReadOnlyRun)
         busy = self.wizard.busy_step()
-        if busy and action in ("run_step", "retry", "run_all"):
-            return f"{busy} is running: wait for it to finish."
-        if action == "run_all" and run.blocking_phase(phase.id) is None:
-            if any(s.automated and run.status(s.id) not in GATE_OK for s in phase.steps):
-                return None
-            return f"No automated step of {phase.title} is left to run."
-        blocking = run.blocking_phase(phase.id)
-        if blocking is not None:
-            return (
-                f"Gate closed: {run.playbook.phase(blocking).title} is not complete "
-                "(pass or override its steps, or override its gate with O there)."
-            )
+        if action in PHASE_KEY_ACTIONS:
+            return phase_refusal(self.run, self.phase_id, PHASE_KEY_ACTIONS[action], busy=busy)
         spec = self.selected_spec()
         if spec is None:
-            return "Select a step first (up/down)."
-        return step_why_not(run, spec, action)
-
-    def why_not_next(self) -> str | None:
-        run = self.run
-        assert self.phase_id is not None
-        phase = run.playbook.phase(self.phase_id)
-        if phase.procedure:
-            return f"{phase.title} is a procedure, not a phase in order: escape goes back."
-        following = self.next_phase_id()
-        if following is None:
-            return f"{phase.title} is the last phase: export the log (e) when done."
-        if run.gate_holds(phase.id):
+            return Refusal("Select a step first (up/down).")
+        step_action = step_action_for_key(action, spec)
+        if step_action is None:
             return None
-        open_steps = [s.title for s in phase.steps if run.status(s.id) not in GATE_OK]
-        shown = "; ".join(open_steps[:2]) + ("; ..." if len(open_steps) > 2 else "")
-        return (
-            f"Gate closed: {len(open_steps)} step(s) of {phase.title} still open ({shown}). "
-            "Finish them, or override the gate with a reason (O)."
-        )
+        return step_refusal(self.run, spec.id, step_action, busy=busy)
 
     def next_phase_id(self) -> str | None:
-        linear = [p.id for p in self.run.playbook.linear_phases]
-        if self.phase_id not in linear:
-            return None
-        index = linear.index(self.phase_id)
-        return linear[index + 1] if index + 1 < len(linear) else None
+        assert self.phase_id is not None
+        return next_phase_id(self.run, self.phase_id)
 
-    # -- intents -----------------------------------------------------------------------------
+    # -- requests ----------------------------------------------------------------------------
     def action_overview(self) -> None:
         self.wizard.show_overview()
 
@@ -218,14 +220,14 @@ class StepScreen(RunScreen):
 
     def action_run_all(self) -> None:
         assert self.phase_id is not None
-        self.wizard.run_all(self.phase_id)
+        self.post_message(RunPhaseRequested(self.phase_id))
 
     def action_run_step(self) -> None:
         spec = self.selected_spec()
         if spec is None:
             return
         if spec.automated:
-            self.wizard.run_step(spec.id)
+            self.post_message(RunStepRequested(spec.id))
         elif spec.kind == StepKind.SIGNOFF:
             self._ask_signoff(spec)
         elif spec.kind == StepKind.INPUT:
@@ -236,20 +238,27 @@ class StepScreen(RunScreen):
     def ask(
         self,
         prompt: TextPrompt | ChoicePrompt,
-        then: Callable[[str], bool],
+        then: Callable[[str], Request],
         *,
-        advance: bool = False,
+        advance_from: str | None = None,
     ) -> None:
-        """Open a prompt; with an answer (not escape), call the intent `then`.
+        """Open a prompt; with an answer (not escape), hand the request `then` builds to the app.
 
-        `advance`: move the cursor on when the intent was accepted (checklist rhythm).
+        `advance_from`: once the engine accepted the answer for this step, move the cursor on
+        (checklist rhythm); a refusal leaves it where it is.
         """
 
         def answered(answer: str | None) -> None:
-            if answer is not None and then(answer) and advance:
-                self.advance()
+            if answer is not None:
+                self.request(then(answer), advance_from=advance_from)
 
         self.app.push_screen(prompt, answered)
+
+    def request(self, request: Request, *, advance_from: str | None = None) -> None:
+        """Hand an answer to the app at once; once accepted, move the cursor on from
+        `advance_from` (checklist rhythm). A refusal leaves it where it is."""
+        if self.wizard.request(request) and advance_from is not None:
+            self.advance()
 
     def action_tick(self) -> None:
         spec = self.selected_spec()
@@ -258,7 +267,6 @@ class StepScreen(RunScreen):
         if spec.kind != StepKind.MANUAL:
             self.action_run_step()  # sign-offs and inputs: "tick" means answer it
             return
-        tick = partial(self.wizard.act, self.engine.tick, spec.id, passed=True)
         if spec.url_to_open:
             # Browser checks keep what the operator saw: an optional note (enter skips it).
             prompt = TextPrompt(
@@ -266,16 +274,16 @@ class StepScreen(RunScreen):
                 "A note on what you saw (optional; enter to skip).",
                 required=False,
             )
-            self.ask(prompt, lambda note: tick(note=note), advance=True)
-        elif tick(note=""):
-            self.advance()
+            self.ask(prompt, lambda note: TickRequested(spec.id, note=note), advance_from=spec.id)
+        else:
+            self.request(TickRequested(spec.id), advance_from=spec.id)
 
     def action_fail(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
             self.ask(
                 TextPrompt(f"Failed: {spec.title}", "What is wrong? (kept in the log)"),
-                lambda note: self.wizard.act(self.engine.tick, spec.id, passed=False, note=note),
+                lambda note: TickRequested(spec.id, passed=False, note=note),
             )
 
     def action_skip(self) -> None:
@@ -283,13 +291,13 @@ class StepScreen(RunScreen):
         if spec is not None:
             self.ask(
                 TextPrompt(f"Skip: {spec.title}", "Why is it skipped? (kept in the log)"),
-                partial(self.wizard.act, self.engine.skip, spec.id),
+                lambda reason: SkipRequested(spec.id, reason),
             )
 
     def action_retry(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
-            self.wizard.run_step(spec.id, reconnect=True)
+            self.post_message(RunStepRequested(spec.id, reconnect=True))
 
     def action_override_step(self) -> None:
         spec = self.selected_spec()
@@ -300,7 +308,7 @@ class StepScreen(RunScreen):
             f"Override: {spec.title}",
             f"It {result.status}: {result.detail}\nWhy is it safe to go on? (kept in the log)",
         )
-        self.ask(prompt, partial(self.wizard.act, self.engine.override_step, spec.id))
+        self.ask(prompt, lambda reason: OverrideRequested(spec.id, reason))
 
     def action_override_gate(self) -> None:
         assert self.phase_id is not None
@@ -309,58 +317,21 @@ class StepScreen(RunScreen):
             f"Override the gate of {phase.title}",
             "Steps are still open. Why is it safe to go on? (kept in the log)",
         )
-        self.ask(prompt, partial(self.wizard.act, self.engine.override_gate, phase.id))
+        self.ask(prompt, lambda reason: GateOverrideRequested(phase.id, reason))
 
     def _ask_signoff(self, spec: StepSpec) -> None:
         prompt = TextPrompt(f"Sign-off: {spec.role}", f"{spec.title}: name of the {spec.role}.")
-        self.ask(prompt, partial(self.wizard.act, self.engine.sign_off, spec.id), advance=True)
+        self.ask(prompt, lambda name: SignOffRequested(spec.id, name), advance_from=spec.id)
 
     def _ask_input(self, spec: StepSpec) -> None:
-        record = partial(self.wizard.act, self.engine.record_input, spec.id)
+        def record(value: str) -> Request:
+            return InputRequested(spec.id, value)
+
         if spec.choices:
-            self.ask(
-                ChoicePrompt(spec.title, spec.choices, spec.prompt or ""), record, advance=True
+            prompt: TextPrompt | ChoicePrompt = ChoicePrompt(
+                spec.title, spec.choices, spec.prompt or ""
             )
         else:
             current = self.run.results[spec.id].value
             prompt = TextPrompt(spec.title, spec.prompt or "", value=str(current or ""))
-            self.ask(prompt, record, advance=True)
-
-
-def step_why_not(run: Run, spec: StepSpec, action: str) -> str | None:
-    """Whether a step key applies to this step now (the engine still has the last word)."""
-    status = run.status(spec.id)
-    if status == StepStatus.RUNNING:
-        return f"{spec.title} is running: wait for it to finish."
-    auto = spec.automated
-    if action == "run_step":
-        if auto and status in GATE_OK:
-            return f"{spec.title} already {status}: r runs it again."
-        if spec.kind == StepKind.MANUAL:
-            return "A person checks this one: space = passed, x = failed."
-        return None
-    if action == "tick":
-        if auto:
-            return f"{spec.title} is automated: enter runs it (a runs the whole phase)."
-        if spec.kind == StepKind.DECISION:
-            return "enter opens the go-live decision."
-        return None
-    if action == "fail":
-        if spec.kind == StepKind.MANUAL:
-            return None
-        if auto:
-            return "Automated steps fail by themselves; a failed one can be overridden (o)."
-        return f"A {spec.kind} step cannot be failed: skip it (s) or override the gate (O)."
-    if action == "skip":
-        return None if status not in GATE_OK else f"{spec.title} is already {status}."
-    if action == "retry":
-        if not auto:
-            return "r runs automated steps again; answer this one with space or x."
-        if status == StepStatus.PENDING:
-            return f"{spec.title} has not run yet: enter runs it."
-        return None
-    if action == "override_step":
-        if status in BAD:
-            return None
-        return f"o overrides a failed or interrupted step; {spec.title} is {status}."
-    return None
+        self.ask(prompt, record, advance_from=spec.id)

@@ -11,10 +11,24 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from warungin_tui.checklists import GO_LIVE, item_state
-from warungin_tui.engine import DECISIONS, EngineError, GateClosed
+from warungin_tui.rules import (
+    APPROVED,
+    DECISIONS,
+    Action,
+    Refusal,
+    approval_blockers,
+    monitoring_shortfall,
+    run_refusal,
+)
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.confirm import ConfirmScreen
-from warungin_tui.screens.messages import RunChanged, StepChanged
+from warungin_tui.screens.messages import (
+    DecisionRequested,
+    FinishRequested,
+    RequestRefused,
+    RunChanged,
+    StepChanged,
+)
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
 from warungin_tui.screens.report import ITEM_MARKS
 from warungin_tui.widgets.keys_footer import KeysFooter
@@ -44,7 +58,8 @@ class GoLiveScreen(RunScreen):
     def __init__(self) -> None:
         super().__init__(id="phase-golive")
         self.phase_id = "golive"
-        self.refusal = ""
+        self.refusal_text = ""
+        """The engine's refusal of the last decision, shown in place until one is recorded."""
 
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
@@ -75,40 +90,60 @@ class GoLiveScreen(RunScreen):
         text.append(f" Authorized By: {decision.get('authorized_by', '-')}\n")
         text.append(f" Date/Time:     {decision.get('at', '-')}\n")
         text.append(f" Effective:     {decision.get('effective_at', '-')}\n")
-        blockers = self.engine.approval_blockers()
+        blockers = approval_blockers(run)
         if blockers:
             text.append("\nApproval needs first:\n", style="bold yellow")
             for blocker in blockers:
                 text.append(f" · {blocker}\n", style="yellow")
-        if self.refusal:
-            text.append(f"\n{self.refusal}\n", style="bold red")
-        text.append("\nenter records the decision; F finishes the run afterwards.", style="dim")
+        if self.refusal_text:
+            text.append(f"\n{self.refusal_text}\n", style="bold red")
+        closed = run_refusal(run, Action.DECIDE)
+        if closed is not None:
+            text.append(f"\n{closed.reason}", style="dim")
+        else:
+            text.append(
+                "\nenter records the decision; F finishes the run afterwards.", style="dim"
+            )
         self.query_one("#golive-text", Static).update(text)
 
     def on_step_changed(self, message: StepChanged) -> None:
         self.refresh_body()
 
     def on_run_changed(self, message: RunChanged) -> None:
+        if message.event_type == "decision":
+            self.refusal_text = ""
         self.refresh_body()
 
+    def on_request_refused(self, message: RequestRefused) -> None:
+        if isinstance(message.request, DecisionRequested):
+            self.refusal_text = message.reason
+            self.refresh_body()
+
     # -- keys --------------------------------------------------------------------------------
-    def why_not(self, action: str) -> str | None:
-        if action in ("run_step", "overview"):
+    def refusal(self, action: str) -> Refusal | None:
+        if action == "overview":
             return None
+        if action == "run_step":
+            return run_refusal(self.run, Action.DECIDE)
+        if action == "finish":
+            return run_refusal(self.run, Action.FINISH, busy=self.wizard.busy_step())
         if action == "next_phase":
-            return "Go-live is the last phase: record the decision (enter), then finish (F)."
-        return "Nothing to tick here: enter records the go-live decision."
+            return Refusal(
+                "Go-live is the last phase: record the decision (enter), then finish (F)."
+            )
+        return Refusal("Nothing to tick here: enter records the go-live decision.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "finish":
-            return self.run.decision is not None and self.run.finished_at is None
+            return self.refusal(action) is None
         return super().check_action(action, parameters)
 
     def action_overview(self) -> None:
         self.wizard.show_overview()
 
     def action_run_step(self) -> None:
-        """Decision, then who authorizes it, then when it takes effect."""
+        """Decision, then who authorizes it, then when it takes effect (then, for an approval
+        without monitoring evidence, why it is approved anyway)."""
 
         def chosen(decision: str | None) -> None:
             if decision is not None:
@@ -124,35 +159,46 @@ class GoLiveScreen(RunScreen):
 
         def effective(at: str | None) -> None:
             if at is not None:
-                self.decide(decision, name, at)
+                self._ask_monitoring_override(decision, name, at)
 
         prompt = TextPrompt(
             "Effective date/time", "When it takes effect.", value=now, required=False
         )
         self.app.push_screen(prompt, effective)
 
-    def decide(self, decision: str, name: str, effective: str) -> None:
-        try:
-            self.engine.decide(decision, authorized_by=name, effective_at=effective)
-        except GateClosed as exc:
-            self.refusal = str(exc)
-            self.notify(str(exc), title=exc.title, severity="error", timeout=12)
-        except EngineError as exc:
-            self.notify(str(exc), title=exc.title, severity="warning")
-        else:
-            self.refusal = ""
-        self.refresh_body()
+    def _ask_monitoring_override(self, decision: str, name: str, effective: str) -> None:
+        """The rulebook asks for a reason when monitoring samples do not cover the period
+        (asked only when nothing else blocks the approval)."""
+        run = self.run
+        shortfall = monitoring_shortfall(run)
+        if decision != APPROVED or approval_blockers(run) or not shortfall:
+            self.post_message(DecisionRequested(decision, name, effective))
+            return
+
+        def reason_given(reason: str | None) -> None:
+            if reason is not None:
+                self.post_message(
+                    DecisionRequested(
+                        decision, name, effective, monitoring_override_reason=reason
+                    )
+                )
+
+        prompt = TextPrompt(
+            "Override: monitoring not evidenced",
+            f"{shortfall[0].upper()}{shortfall[1:]}\nWhy approve go-live now? (kept in the log)",
+        )
+        self.app.push_screen(prompt, reason_given)
 
     def action_finish(self) -> None:
         def answer(yes: bool | None) -> None:
-            if yes and self.wizard.act(self.engine.finish):
-                self.wizard.export_now()
+            if yes:
+                self.post_message(FinishRequested())
 
         self.app.push_screen(
             ConfirmScreen(
                 "Finish the run?",
-                "The run is closed: it will no longer be offered for resume. The log is "
-                "exported now.",
+                "The run is sealed: nothing can change it afterwards and it will no longer be "
+                "offered for resume. The log is exported now.",
             ),
             answer,
         )

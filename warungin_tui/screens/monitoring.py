@@ -3,7 +3,6 @@ the headless `warungin-tui monitor`, appending to the same journal while this sc
 
 from __future__ import annotations
 
-from functools import partial
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
 from warungin_tui.monitoring.clock import ScaledClock
-from warungin_tui.screens.messages import RunChanged
+from warungin_tui.screens.messages import AcknowledgeAlertRequested, RunChanged
 from warungin_tui.screens.phase import PhaseScreen
 from warungin_tui.screens.prompt import TextPrompt
 from warungin_tui.widgets.monitoring_panel import latency_points, monitoring_text
@@ -66,6 +65,4 @@ class MonitoringScreen(PhaseScreen):
             f"Acknowledge: {episode.text}",
             "What was done, or why is it fine? (kept in the log)",
         )
-        self.ask(
-            prompt, partial(self.wizard.act, self.engine.acknowledge_monitoring_alert, alert_id)
-        )
+        self.ask(prompt, lambda note: AcknowledgeAlertRequested(alert_id, note))

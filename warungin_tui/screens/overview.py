@@ -12,9 +12,11 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from warungin_tui.lifecycle import RunState, run_state
+from warungin_tui.rules import Action, Refusal, run_refusal
 from warungin_tui.run import PhaseStatus
 from warungin_tui.screens.base import RunScreen
-from warungin_tui.screens.messages import RunChanged, StepChanged
+from warungin_tui.screens.messages import NewRunRequested, RunChanged, StepChanged
 from warungin_tui.widgets.format import (
     PHASE_ICONS,
     PHASE_STYLES,
@@ -54,6 +56,21 @@ class OverviewScreen(RunScreen):
             tooltip="Open the phase the run stands at",
             id="warungin.overview.current",
         ),
+        Binding(
+            "N",
+            "new_run",
+            "New run",
+            tooltip="Start a new run (a new deployment) once this one ended",
+            id="warungin.overview.new_run",
+        ),
+        Binding(
+            "N",
+            "explain('new_run')",
+            "New run",
+            show=False,
+            tooltip="Explains why 'New run' does not apply now",
+            id="warungin.overview.new_run.why",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -79,7 +96,7 @@ class OverviewScreen(RunScreen):
         options += [Option(self.row_for(p.id), id=p.id) for p in playbook.phases if p.procedure]
         phases = self.query_one(RowList)
         phases.add_options(options)
-        phases.select_id(self.run.current_phase())
+        phases.select_id(self.current_phase())
         phases.focus()
         self.refresh_bar()
         self.refresh_summary()
@@ -88,8 +105,17 @@ class OverviewScreen(RunScreen):
     def on_screen_resume(self) -> None:
         # Coming back from a phase: select the phase the run now stands at.
         if self.is_mounted:
-            self.query_one(RowList).select_id(self.run.current_phase())
-            self.refresh_all()
+            self.show_current()
+
+    def show_current(self) -> None:
+        self.query_one(RowList).select_id(self.current_phase())
+        self.refresh_all()
+
+    def current_phase(self) -> str:
+        """Where the run stands; after a rollback, its incident report."""
+        if run_state(self.run) == RunState.ROLLED_BACK:
+            return "incident"
+        return self.run.current_phase()
 
     # -- rendering ---------------------------------------------------------------------------
     def row_for(self, phase_id: str) -> Table:
@@ -100,7 +126,10 @@ class OverviewScreen(RunScreen):
         elapsed = phase_elapsed(run, phase_id, self.wizard.clock())
         words = str(status)
         if phase_id == "rollback" and status == PhaseStatus.NOT_STARTED:
-            words = "ready (R)" if run.rollback_available else "no backup"
+            refused = run_refusal(run, Action.ROLLBACK)
+            words = "ready (R)" if refused is None else "no backup"
+            if refused is not None and run.rollback_available:
+                words = "closed"  # the run ended: finished, abandoned
         state = f"{words:<11} {done:>2}/{total:<2} {hms(elapsed):>7}"
         return row(PHASE_ICONS[status], PHASE_STYLES[status], phase.title, state)
 
@@ -149,16 +178,26 @@ class OverviewScreen(RunScreen):
         self.refresh_all()
 
     # -- keys --------------------------------------------------------------------------------
-    def why_not(self, action: str) -> str | None:
+    def refusal(self, action: str) -> Refusal | None:
         if action == "run_step":
             if self.query_one(RowList).selected_id is None:
-                return "Select a phase first (up/down)."
+                return Refusal("Select a phase first (up/down).")
             return None
         if action == "next_phase":
             return None
+        if action == "new_run":
+            return run_refusal(self.run, Action.NEW_RUN)
         if action == "overview":
-            return "This is the overview: enter opens the selected phase."
-        return "Open a phase first: enter opens the selected one, n the current one."
+            return Refusal("This is the overview: enter opens the selected phase.")
+        return Refusal("Open a phase first: enter opens the selected one, n the current one.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new_run":
+            return self.refusal(action) is None
+        return super().check_action(action, parameters)
+
+    def action_new_run(self) -> None:
+        self.post_message(NewRunRequested())
 
     def action_run_step(self) -> None:
         phase_id = self.query_one(RowList).selected_id
@@ -166,7 +205,7 @@ class OverviewScreen(RunScreen):
             self.wizard.open_phase(phase_id)
 
     def action_next_phase(self) -> None:
-        self.wizard.open_phase(self.run.current_phase())
+        self.wizard.open_phase(self.current_phase())
 
     def action_cursor_down(self) -> None:
         self.query_one(RowList).action_cursor_down()

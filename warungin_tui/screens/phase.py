@@ -21,10 +21,20 @@ from textual.widgets.option_list import Option
 
 from warungin_tui.notices import missing_contacts, notice_state
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
+from warungin_tui.rules import Action, Refusal, lifecycle_refusal, step_refusal
 from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
-from warungin_tui.screens.messages import StepChanged, StepOutput, StepProgress
+from warungin_tui.screens.messages import (
+    ConfirmSentRequested,
+    CopyMessageRequested,
+    RunChanged,
+    RunPhaseRequested,
+    SaveMessageRequested,
+    StepChanged,
+    StepOutput,
+    StepProgress,
+)
 from warungin_tui.widgets.format import (
     command_preview,
     duration,
@@ -37,6 +47,7 @@ from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, group_header, row
 
+NOTICE_ACTIONS = ("save_message", "copy_message", "confirm_sent")
 OUTPUT_LINES = 2000
 """Lines the output pane keeps; the journal keeps more, the export has them."""
 TICK_S = 0.25
@@ -98,7 +109,7 @@ class PhaseScreen(StepScreen):
         self.show_step(first)
         self.set_interval(TICK_S, self._tick_running)
         if self.autorun:
-            self.wizard.run_all(self.phase.id, auto=True)
+            self.post_message(RunPhaseRequested(self.phase.id, auto=True))
 
     @property
     def phase(self) -> PhaseSpec:
@@ -187,7 +198,10 @@ class PhaseScreen(StepScreen):
             text.append(f"\nOverridden by {result.by}: {result.override_reason}", style="magenta")
         elif result.note and result.note != result.detail:
             text.append(f"\nNote: {result.note}")
-        if result.status in (StepStatus.INTERRUPTED, StepStatus.FAILED) and spec.automated:
+        closed = lifecycle_refusal(run, self.phase.id)
+        if closed is not None:
+            text.append(f"\n{closed.reason}", style="bold yellow")
+        elif result.status in (StepStatus.INTERRUPTED, StepStatus.FAILED) and spec.automated:
             text.append(
                 "\nr reconnects and retries · o overrides with a reason · R rolls back",
                 style="bold yellow",
@@ -298,34 +312,38 @@ class PhaseScreen(StepScreen):
             self.refresh_info()
 
     # -- notification messages ---------------------------------------------------------------
-    def why_not(self, action: str) -> str | None:
-        if action in ("save_message", "copy_message", "confirm_sent"):
+    def refusal(self, action: str) -> Refusal | None:
+        if action in NOTICE_ACTIONS:
             spec = self.selected_spec()
             if spec is None or spec.kind != StepKind.NOTIFY:
-                return "w, c and t work on a notification step (select it first)."
+                return Refusal("w, c and t work on a notification step (select it first).")
             if not isinstance(self.run.results[spec.id].value, dict):
-                return f"{spec.title} has no message yet: enter fills it in."
+                return Refusal(f"{spec.title} has no message yet: enter fills it in.")
+            if action == "confirm_sent":
+                return step_refusal(self.run, spec.id, Action.CONFIRM_SENT)
             return None
-        return super().why_not(action)
+        return super().refusal(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("save_message", "copy_message", "confirm_sent"):
-            return self.why_not(action) is None
+        if action in NOTICE_ACTIONS:
+            return self.refusal(action) is None
         return super().check_action(action, parameters)
 
     def action_save_message(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
-            self.wizard.save_message(spec.id)
+            self.post_message(SaveMessageRequested(spec.id))
 
     def action_copy_message(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
-            self.wizard.copy_message(spec.id)
+            self.post_message(CopyMessageRequested(spec.id))
 
     def action_confirm_sent(self) -> None:
         spec = self.selected_spec()
-        if spec is not None and self.wizard.act(
-            self.wizard.require_engine().confirm_notice_sent, spec.id
-        ):
-            self.refresh_info()
+        if spec is not None:
+            self.post_message(ConfirmSentRequested(spec.id))
+
+    def on_run_changed(self, message: RunChanged) -> None:
+        if message.event_type == "notice_confirmed":
+            self.refresh_info()  # the detail says who confirmed the message sent, and when

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from warungin_tui.lifecycle import RunState, run_state
 from warungin_tui.playbook import StepKind, StepSpec
 from warungin_tui.run import BAD, GATE_OK, PhaseStatus, Run, StepResult, StepStatus
 from warungin_tui.templating import TemplateValueMissing, render_command, render_plain
@@ -198,8 +199,17 @@ def _seconds(value: float) -> str:
 
 def next_hint(run: Run) -> str:
     """What the operator should do next, in one sentence."""
-    if run.finished_at:
-        return "The run is finished; export the log (e) and quit (q)."
+    state = run_state(run)
+    if state == RunState.FINISHED:
+        return "The run is finished and sealed; export the log (e) and quit (q)."
+    if state == RunState.ABANDONED:
+        return "The run was abandoned; N starts a new run, q quits."
+    if state == RunState.ROLLED_BACK:
+        incident = run.playbook.phase("incident")
+        return (
+            "Rolled back: the previous version runs and this deployment is closed. Open "
+            f"{incident.title} (enter) to write the incident report; N starts a new run."
+        )
     if run.rollbacks and "ok" not in run.rollbacks[-1]:
         return "A rollback is in progress: open Rollback from the overview to follow it."
     phase_id = run.current_phase()

@@ -1,106 +1,153 @@
-"""What the screens ask the app to do: engine calls, step workers, files, clipboard.
+"""The one place requests become engine calls and step workers (harlequin's `_execute_query`).
 
-A mixin of `WarunginApp`, kept apart so the app module stays about lifecycle and navigation.
-Engine refusals (EngineError and subclasses, with a `title`) become notifications; failures of
-a worker are handled in one place, the app's Worker.StateChanged handler.
+Screens post typed requests (`screens/messages.py`); the app hands each to `RunDriver.handle`.
+Refusals are handled one way: the rulebook's sentence (an `EngineError`) becomes a warning toast,
+and the screen that asked gets a `RequestRefused` to show it in place if it wants. Failures of a
+worker are handled in the app's Worker.StateChanged handler.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from textual import work
-from textual.worker import Worker
-
-from warungin_tui.config import Config, archive_dir
+from warungin_tui.config import archive_dir
 from warungin_tui.engine import Engine, EngineError, NeedsConfirmation, StillRunningOnHost
+from warungin_tui.files import notice_of, save_notice
 from warungin_tui.hostlock import HostLockHeld
 from warungin_tui.playbook import StepSpec
+from warungin_tui.rules import (
+    Action,
+    open_automated_steps,
+    phase_refusal,
+    run_refusal,
+    step_refusal,
+)
 from warungin_tui.run import BAD, GATE_OK, StepStatus
+from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.confirm import ConfirmScreen
+from warungin_tui.screens.messages import (
+    AcknowledgeAlertRequested,
+    ConfirmSentRequested,
+    CopyMessageRequested,
+    DecisionRequested,
+    ExportRequested,
+    FinishRequested,
+    GateOverrideRequested,
+    InputRequested,
+    NewRunRequested,
+    OverrideRequested,
+    Request,
+    RequestRefused,
+    RollbackRequested,
+    RunPhaseRequested,
+    RunStepRequested,
+    SaveMessageRequested,
+    SignOffRequested,
+    SkipRequested,
+    TickRequested,
+)
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
 from warungin_tui.steps.base import Outcome
 from warungin_tui.widgets.format import command_preview
 
 if TYPE_CHECKING:
-    from textual.app import App
-
-    _Base = App[int]
-else:
-    _Base = object
+    from warungin_tui.app import WarunginApp
 
 STEP_GROUP = "steps"
 HOST_CHOICES = ("Wait for it (its output is followed from the host)", "Stop it on the host")
 
 
-class RunIntents(_Base):
-    """Intents on the run; expects `engine`, `config` and `progress` from the app."""
+class RunDriver:
+    """Turns requests into engine calls (answers) or exclusive step workers (runs, rollback)."""
 
-    engine: Engine | None
-    config: Config
-    progress: dict[str, dict[str, Any]]
-    clock: Callable[[], datetime]
+    def __init__(self, app: WarunginApp) -> None:
+        self.app = app
 
-    def open_phase(
-        self, phase_id: str, step_id: str | None = None, *, follow: bool = False
-    ) -> None:
-        raise NotImplementedError  # the app navigates
+    @property
+    def engine(self) -> Engine:
+        return self.app.require_engine()
 
-    def require_engine(self) -> Engine:
-        if self.engine is None:
-            raise RuntimeError("no run yet: the start screen creates it")
-        return self.engine
-
-    # -- synchronous intents -----------------------------------------------------------------
-    def act(self, intent: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
-        """Call an engine intent; a refusal is told to the operator, never raised."""
+    # -- the one entry point -----------------------------------------------------------------
+    def handle(self, request: Request) -> bool:
+        """Carry out `request`; False when the engine refused it (the operator was told why)."""
         try:
-            intent(*args, **kwargs)
+            self._dispatch(request)
         except EngineError as exc:
-            self.notify(str(exc), title=exc.title, severity="warning", timeout=8)
+            self.refused(request, exc)
             return False
         return True
 
-    def busy_step(self) -> str | None:
-        """The title of the step (or run) in progress, if a step worker is running."""
-        for worker in self.workers:
-            if worker.group == STEP_GROUP and worker.is_running:
-                engine = self.require_engine()
-                active = engine.active_step
-                return engine.run.playbook.step(active).title if active else worker.name
-        return None
+    def refused(self, request: Request, exc: EngineError) -> None:
+        self.app.notify(str(exc), title=exc.title, severity="warning", timeout=8)
+        self.app.screen.post_message(RequestRefused(request, str(exc), exc.title))
 
-    def _refuse_if_busy(self) -> bool:
-        busy = self.busy_step()
-        if busy:
-            # Starting another step worker would cancel this one (exclusive group): refuse.
-            self.notify(f"{busy} is still running; wait for it.", title="Busy", severity="warning")
-        return bool(busy)
+    def _dispatch(self, request: Request) -> None:
+        engine = self.engine
+        match request:
+            case TickRequested(step_id=step_id, passed=passed, note=note):
+                engine.tick(step_id, passed=passed, note=note)
+            case SignOffRequested(step_id=step_id, name=name):
+                engine.sign_off(step_id, name)
+            case InputRequested(step_id=step_id, value=value):
+                engine.record_input(step_id, value)
+            case SkipRequested(step_id=step_id, reason=reason):
+                engine.skip(step_id, reason)
+            case OverrideRequested(step_id=step_id, reason=reason):
+                engine.override_step(step_id, reason)
+            case GateOverrideRequested(phase_id=phase_id, reason=reason):
+                engine.override_gate(phase_id, reason)
+            case DecisionRequested():
+                engine.decide(
+                    request.decision,
+                    authorized_by=request.authorized_by,
+                    effective_at=request.effective_at,
+                    monitoring_override_reason=request.monitoring_override_reason,
+                )
+            case FinishRequested():
+                engine.finish()
+                self.export()
+            case ExportRequested():
+                self.export()
+            case RunStepRequested(step_id=step_id, reconnect=reconnect):
+                action = Action.RETRY if reconnect else Action.RUN_STEP
+                busy = self.app.busy_step()
+                engine.refuse(step_refusal(engine.run, step_id, action, busy=busy))
+                self._start(self._run_step(step_id, reconnect), "step")
+            case RunPhaseRequested(phase_id=phase_id, auto=auto):
+                self.run_phase(phase_id, auto=auto)
+            case RollbackRequested(confirmed=confirmed):
+                self.start_rollback(confirmed=confirmed)
+            case NewRunRequested():
+                engine.refuse(run_refusal(engine.run, Action.NEW_RUN, busy=self.app.busy_step()))
+                self.app.start_new_run()
+            case ConfirmSentRequested(step_id=step_id):
+                engine.confirm_notice_sent(step_id)
+            case AcknowledgeAlertRequested(alert_id=alert_id, note=note):
+                engine.acknowledge_monitoring_alert(alert_id, note)
+            case SaveMessageRequested(step_id=step_id):
+                self.save_message(step_id)
+            case CopyMessageRequested(step_id=step_id):
+                self.copy_message(step_id)
+            case _:
+                raise TypeError(f"no handler for {type(request).__name__}")
 
     # -- step workers ------------------------------------------------------------------------
-    def run_step(self, step_id: str, *, reconnect: bool = False) -> None:
-        if not self._refuse_if_busy():
-            self._step_worker(step_id, reconnect)
+    def _start(self, work: Awaitable[None], name: str) -> None:
+        """One step worker at a time: the busy rule refused a second one before this."""
+        self.app.run_worker(work, name=name, group=STEP_GROUP, exclusive=True, exit_on_error=False)
 
-    def run_all(self, phase_id: str, *, auto: bool = False) -> None:
-        engine = self.require_engine()
-        phase = engine.run.playbook.phase(phase_id)
-        if not any(s.automated and engine.run.status(s.id) not in GATE_OK for s in phase.steps):
-            if not auto:
-                self.notify(f"No automated step of {phase.title} is left to run.")
-            return
-        if auto and engine.run.blocking_phase(phase_id) is not None:
-            return  # opening a gated phase only shows it; `a` says why it cannot run
-        if not self._refuse_if_busy():
-            self._phase_worker(phase_id)
+    def run_phase(self, phase_id: str, *, auto: bool = False) -> None:
+        engine = self.engine
+        refusal = phase_refusal(engine.run, phase_id, Action.RUN_PHASE, busy=self.app.busy_step())
+        if auto and refusal is not None:
+            return  # opening a phase only shows it; `a` says why it cannot run
+        engine.refuse(refusal)
+        self._start(self._run_phase(phase_id), "phase")
 
-    @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="step")
-    async def _step_worker(self, step_id: str, reconnect: bool) -> None:
-        engine = self.require_engine()
+    async def _run_step(self, step_id: str, reconnect: bool) -> None:
+        engine = self.engine
         spec = engine.run.playbook.step(step_id)
         if reconnect:
             await self._reconnect(engine)
@@ -122,7 +169,7 @@ class RunIntents(_Base):
                 return await act(confirmed)
             except NeedsConfirmation as exc:
                 if confirmed or not await self.confirm_step(spec, str(exc)):
-                    self.notify(f"{spec.title} was not run.", title="Not confirmed")
+                    self.app.notify(f"{spec.title} was not run.", title="Not confirmed")
                     return None
                 confirmed = True
             except HostLockHeld as exc:
@@ -133,7 +180,7 @@ class RunIntents(_Base):
 
     async def _break_lock(self, held: HostLockHeld) -> bool:
         """Another run holds the host lock: break it only with a typed reason."""
-        reason = await self.push_screen_wait(
+        reason = await self.app.push_screen_wait(
             TextPrompt(
                 "The host is locked by another run",
                 f"{held}\n\nType why you break it (recorded in both journals), or escape to "
@@ -142,15 +189,15 @@ class RunIntents(_Base):
         )
         if not reason:
             return False
-        holder = await self.require_engine().break_host_lock(reason)
+        holder = await self.engine.break_host_lock(reason)
         who = holder.describe() if holder else "nobody any more"
-        self.notify(f"Broken: it was held by {who}.", title="Host lock broken", timeout=10)
+        self.app.notify(f"Broken: it was held by {who}.", title="Host lock broken", timeout=10)
         return True
 
     async def _still_running(self, spec: StepSpec, running: StillRunningOnHost) -> Outcome | None:
         """The host says the command still runs: the engine offers to wait or to stop it."""
-        engine = self.require_engine()
-        choice = await self.push_screen_wait(
+        engine = self.engine
+        choice = await self.app.push_screen_wait(
             ChoicePrompt(
                 f"{spec.title} is still running on the host", list(HOST_CHOICES), str(running)
             )
@@ -166,9 +213,8 @@ class RunIntents(_Base):
             self._tell_outcome(spec, result.status, result.detail)
         return outcome
 
-    @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="phase")
-    async def _phase_worker(self, phase_id: str) -> None:
-        engine = self.require_engine()
+    async def _run_phase(self, phase_id: str) -> None:
+        engine = self.engine
         await self._reconnect(engine)
         while True:
             try:
@@ -186,30 +232,31 @@ class RunIntents(_Base):
                     return
         self._select_next_open_step(phase_id)
         phase = engine.run.playbook.phase(phase_id)
-        left = [s for s in phase.steps if s.automated and engine.run.status(s.id) not in GATE_OK]
+        left = open_automated_steps(engine.run, phase_id)
         if not left:
-            self.notify(f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done")
+            self.app.notify(
+                f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done"
+            )
             return
         spec = left[0]
         result = engine.run.results[spec.id]
         if result.status in BAD:
             self._tell_outcome(spec, result.status, result.detail)
         else:
-            self.notify(f"Stopped before {spec.title}.", title=phase.title, severity="warning")
+            self.app.notify(
+                f"Stopped before {spec.title}.", title=phase.title, severity="warning"
+            )
 
     def _select_next_open_step(self, phase_id: str) -> None:
         """After `a`, put the cursor on what still needs the operator (a tick, a name)."""
-        from warungin_tui.screens.base import StepScreen
-
-        screen = self.screen
-        next_step = self.require_engine().run.next_step(phase_id)
+        screen = self.app.screen
+        next_step = self.engine.run.next_step(phase_id)
         if isinstance(screen, StepScreen) and screen.phase_id == phase_id and next_step:
             screen.following = False
             screen.select_step(next_step)
 
-    @work(exclusive=True, group=STEP_GROUP, exit_on_error=False, name="rollback")
-    async def _rollback_worker(self, reason: str) -> None:
-        engine = self.require_engine()
+    async def _rollback(self, reason: str) -> None:
+        engine = self.engine
         await self._reconnect(engine)
         try:
             ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
@@ -219,8 +266,8 @@ class RunIntents(_Base):
             ok = await engine.rollback(reason=reason, confirm=self.confirm_step)
         detail = engine.run.rollbacks[-1].get("detail", "") if engine.run.rollbacks else ""
         if ok:
-            self.export_now()  # the rollback ends the deployment: archive what happened
-        self.notify(
+            self.export()  # the rollback ends the deployment: archive what happened
+        self.app.notify(
             detail,
             title="Rollback done" if ok else "Rollback stopped",
             severity="information" if ok else "error",
@@ -229,7 +276,7 @@ class RunIntents(_Base):
 
     async def confirm_step(self, spec: StepSpec, why: str = "") -> bool:
         """Ask before a destructive (or not retry-safe) step; only from inside a worker."""
-        engine = self.require_engine()
+        engine = self.engine
         preview = command_preview(spec, engine.values(spec), engine.run.results[spec.id])
         lines = preview.splitlines()
         if len(lines) > 4:  # a long script: its start, the rest in `warungin-tui plan`
@@ -244,16 +291,15 @@ class RunIntents(_Base):
         message = f"{why}\n\n{spec.seed_ref}\n$ {preview}"
         if spec.id.startswith("rollback.") and (restore := engine.restore_preview()):
             message = f"{restore}\n\n{message}"
-        return bool(
-            await self.push_screen_wait(ConfirmScreen(f"Run {spec.title}?", message, danger=True))
-        )
+        dialog = ConfirmScreen(f"Run {spec.title}?", message, danger=True)
+        return bool(await self.app.push_screen_wait(dialog))
 
     async def _reconnect(self, engine: Engine) -> None:
         """Open the SSH connection again first, so a dead host does not cost an attempt."""
         remote = engine.remote
         if remote is None or getattr(remote, "connected", True):
             return
-        self.notify(f"Reconnecting to {self.config.target.label} ...")
+        self.app.notify(f"Reconnecting to {self.app.config.target.label} ...")
         await remote.connect()
 
     def _tell_outcome(self, spec: StepSpec, status: StepStatus, detail: str) -> None:
@@ -263,7 +309,7 @@ class RunIntents(_Base):
             StepStatus.INTERRUPTED: "r reconnects and asks the host what became of it first",
             StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
         }.get(status, "")
-        self.notify(
+        self.app.notify(
             f"{detail}\n{hint}".strip(),
             title=f"{spec.title}: {status}",
             severity="error",
@@ -274,16 +320,16 @@ class RunIntents(_Base):
     def _offer_rollback(self, spec: StepSpec, detail: str) -> None:
         """A gate failed after the backup exists: offer the rollback at once (seed: CRITICAL
         ISSUES RESPONSE); `n` keeps the operator in charge (retry, override, investigate)."""
-        engine = self.require_engine()
+        engine = self.engine
         phase = engine.run.playbook.phase_of(spec.id)
-        if phase.procedure or not engine.run.rollback_available:
+        if phase.procedure or run_refusal(engine.run, Action.ROLLBACK) is not None:
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.start_rollback(confirmed=True)
+                self.handle(RollbackRequested(confirmed=True))
 
-        self.push_screen(
+        self.app.push_screen(
             ConfirmScreen(
                 f"{phase.title} failed. Roll back now?",
                 f"{spec.title}: {detail}\n\ny starts the rollback (asks why, then restores the "
@@ -296,20 +342,19 @@ class RunIntents(_Base):
     # -- rollback ----------------------------------------------------------------------------
     def start_rollback(self, *, confirmed: bool = False) -> None:
         """`confirmed`: the operator already said yes (the automatic offer after a failure)."""
-        engine = self.require_engine()
-        if self._refuse_if_busy():
-            return
+        engine = self.engine
+        engine.refuse(run_refusal(engine.run, Action.ROLLBACK, busy=self.app.busy_step()))
         backup = engine.run.values.get("backup_file", "?")
 
         def reason_given(reason: str | None) -> None:
             if reason is None:
                 return
-            self.open_phase("rollback", follow=True)
-            self._rollback_worker(reason)
+            self.app.open_phase("rollback", follow=True)
+            self._start(self._rollback(reason), "rollback")
 
         def ask_reason(yes: bool | None) -> None:
             if yes:
-                self.push_screen(
+                self.app.push_screen(
                     TextPrompt("Why roll back?", "Kept in the log and the incident report."),
                     reason_given,
                 )
@@ -317,7 +362,7 @@ class RunIntents(_Base):
         if confirmed:
             ask_reason(True)
             return
-        self.push_screen(
+        self.app.push_screen(
             ConfirmScreen(
                 "Roll back to the pre-deployment version?",
                 f"Restores exactly the pre-deployment tree and commit from {backup}, rebuilds "
@@ -329,72 +374,57 @@ class RunIntents(_Base):
         )
 
     # -- notification messages ---------------------------------------------------------------
-    def _notice(self, step_id: str) -> dict[str, str] | None:
-        value = self.require_engine().run.results[step_id].value
-        return value if isinstance(value, dict) and "body" in value else None
-
     def save_message(self, step_id: str) -> Path | None:
         """Write the filled-in message to the archive folder, readable by the operator only."""
-        notice = self._notice(step_id)
-        if notice is None:
-            self.notify("No message yet: run the step first.", severity="warning")
-            return None
-        folder = archive_dir(self.config)
-        path = folder / f"{self.require_engine().run.run_id}-{step_id}.txt"
+        folder = archive_dir(self.app.config)
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(fd, 0o600)  # an existing file keeps its old mode otherwise
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(f"Subject: {notice.get('subject', '')}\n\n{notice['body']}\n")
-        except OSError as exc:
-            self.notify(f"{path}: {exc.strerror or exc}", title="Not saved", severity="error")
+            path = save_notice(self.engine.run, step_id, folder)
+        except LookupError as exc:
+            self.app.notify(str(exc.args[0]), severity="warning")
             return None
-        self.notify(str(path), title="Message saved")
+        except OSError as exc:
+            where = exc.filename or folder
+            self.app.notify(f"{where}: {exc.strerror or exc}", title="Not saved", severity="error")
+            return None
+        self.app.notify(str(path), title="Message saved")
         return path
 
     def copy_message(self, step_id: str) -> None:
-        notice = self._notice(step_id)
+        notice = notice_of(self.engine.run, step_id)
         if notice is None:
-            self.notify("No message yet: run the step first.", severity="warning")
+            self.app.notify("No message yet: run the step first.", severity="warning")
             return
-        self.copy_to_clipboard(notice["body"])
-        self.notify(
+        self.app.copy_to_clipboard(notice["body"])
+        self.app.notify(
             "Copied through the terminal (OSC 52); paste it into your mail client.",
             title="Message copied",
         )
 
     # -- export ------------------------------------------------------------------------------
-    def export_now(self) -> list[Path]:
-        engine = self.require_engine()
+    def export(self) -> list[Path]:
+        engine = self.engine
         try:
             from warungin_tui.export import export_recorded
         except ImportError as exc:
-            self.notify(
+            self.app.notify(
                 f"The exporter is not available: {exc}", title="Export failed", severity="error"
             )
             return []
         journal = engine.journal.path if engine.journal is not None else None
-        out_dir = archive_dir(self.config)
+        out_dir = archive_dir(self.app.config)
         try:
             if engine.read_only:  # a read-only view never appends to the run's journal
                 from warungin_tui.export import export_run
 
-                paths = export_run(engine.run, self.config, out_dir, journal_path=journal)
+                paths = export_run(engine.run, self.app.config, out_dir, journal_path=journal)
             else:
                 paths = export_recorded(
-                    engine.run, self.config, out_dir, journal_path=journal, record=engine.record
+                    engine.run, self.app.config, out_dir, journal_path=journal, record=engine.record
                 )
         except Exception as exc:  # noqa: BLE001 - an export problem must not end the run
             title = getattr(exc, "title", "Export failed")
-            self.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
+            self.app.notify(f"{type(exc).__name__}: {exc}", title=title, severity="error")
             return []
-        self.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
+        self.app.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
         return list(paths)
 
-    def step_workers(self) -> list[Worker[Any]]:
-        return [w for w in self.workers if w.group == STEP_GROUP and w.is_running]
-
-    def failed_run(self) -> bool:
-        engine = self.engine
-        return engine is not None and bool(engine.run.failed_gates())

@@ -38,7 +38,7 @@ PRE_AUTOMATED = [
     "pre.backup_tested",
 ]
 CONTRACT_KEYS = ["up", "down", "j", "k", "enter", "space", "x", "s", "r", "a", "n", "R", "e"]
-CONTRACT_KEYS += ["?", "F1", "ctrl+p", "q", "escape", "o", "O", "w", "c", "t", "F", "N"]
+CONTRACT_KEYS += ["?", "F1", "ctrl+p", "q", "escape", "o", "O", "w", "c", "t", "F", "N", "A"]
 CONTRACT_KEYS += ["tab", "shift+tab", "pageup", "pagedown", "ctrl+q"]
 
 

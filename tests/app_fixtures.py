@@ -67,6 +67,7 @@ HEALTHY_RULES: list[tuple[str, int, str]] = [
         "now 1700003600\n",
     ),
     ("FROM sessions", 0, psql_count(0)),
+    ("pg_stat_activity", 0, psql_count(6)),
     ("SELECT version()", 0, " PostgreSQL 16.1 on x86_64-pc-linux-gnu\n(1 row)\n"),
     ("compose ps --all", 0, compose_ps()),
     ('test "$h"', 0, f"HEAD {COMMIT_NEW}\norigin/main {COMMIT_NEW}\n"),

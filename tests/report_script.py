@@ -187,6 +187,7 @@ def rules() -> list[tuple[str, int, str]]:
         ),
         ("ps --all --format json", 0, compose_ps()),
         ("SELECT COUNT(*)", 0, psql_count(0)),
+        ("pg_stat_activity", 0, psql_count(6)),
         (
             "SELECT version()",
             0,

@@ -112,6 +112,7 @@ async def check_rows(link: Link, rounds: int) -> list[Row]:
 async def build_rows(link: Link, rounds: int, lines: int, folder: Path) -> list[Row]:
     """The wizard (real Remote, real journal) runs a step printing `lines` lines."""
     from warungin_tui.app import WarunginApp
+    from warungin_tui.screens.messages import RunStepRequested
 
     command = flood_command(lines)
 
@@ -138,7 +139,10 @@ async def build_rows(link: Link, rounds: int, lines: int, folder: Path) -> list[
 
         async def run_flood(with_keys: list[float] | None) -> float:
             started = time.perf_counter()
-            app.run_step(FLOOD_STEP)
+            # `r` on a step that already passed: the rulebook refuses enter (RUN_STEP) there
+            again = engine.run.status(FLOOD_STEP) != StepStatus.PENDING
+            if not app.request(RunStepRequested(FLOOD_STEP, reconnect=again)):
+                raise RuntimeError("the engine refused to run the flood step")
             await until(pilot, lambda: app.step_workers(), 10)
             while app.step_workers():
                 if with_keys is not None:

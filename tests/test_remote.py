@@ -120,17 +120,25 @@ async def test_streaming_arrives_complete_in_order_in_batches(remote: Remote) ->
     assert result.stdout.endswith("19999\n20000\nno newline")
 
 
-async def test_trickling_output_is_flushed_while_running(remote: Remote) -> None:
-    """A line printed early reaches the callback long before the command ends."""
-    seen: list[tuple[float, list[str]]] = []
-    started = time.monotonic()
+async def test_trickling_output_is_flushed_while_running(remote: Remote, tmp_path: Path) -> None:
+    """A line printed early reaches the callback while the command still runs: the command waits
+    for a file that only the callback creates on seeing that line (no wall-clock bound)."""
+    seen: list[str] = []
+    go_on = tmp_path / "first-seen"
 
     async def on_output(stream: str, lines: list[str]) -> None:
-        seen.append((time.monotonic() - started, lines))
+        seen.extend(lines)
+        if "first" in lines:
+            go_on.touch()
 
-    await remote.run("echo first; sleep 1; echo second", timeout=10, on_output=on_output)
-    assert [line for _, lines in seen for line in lines] == ["first", "second"]
-    assert seen[0][0] < 0.8
+    result = await remote.run(
+        f"echo first; while [ ! -e {go_on} ]; do sleep 0.05; done; echo second",
+        timeout=30,
+        on_output=on_output,
+    )
+    assert not result.timed_out, "the first line was held back until the command ended"
+    assert result.exit_status == 0
+    assert seen == ["first", "second"]
 
 
 # -- timeouts and cancellation end the command on the host (we are root: signals are ignored) --

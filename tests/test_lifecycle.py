@@ -60,6 +60,7 @@ def every_change(engine: Engine) -> dict[str, Callable[[], Any]]:
         "rollback": lambda: engine.rollback(reason="again"),
         "finish": engine.finish,
         "abandon": lambda: engine.abandon("x"),
+        "acknowledge alert": lambda: engine.acknowledge_monitoring_alert("health@0", "x"),
     }
 
 

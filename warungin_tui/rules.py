@@ -44,6 +44,7 @@ class Action(StrEnum):
     NEXT_PHASE = "next phase"
     NEW_RUN = "new run"
     CONFIRM_SENT = "confirm sent"
+    ACKNOWLEDGE_ALERT = "acknowledge alert"
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,8 @@ def _next_phase_refusal(run: Run, phase_id: str) -> Refusal | None:
 
 # -- the run as a whole ----------------------------------------------------------------------------
 def run_refusal(run: Run, action: Action, *, busy: str | None = None) -> Refusal | None:
-    """Finish, roll back, export, abandon, decide, or start a new run."""
+    """Finish, roll back, export, abandon, decide, acknowledge a monitoring alert, or start a new
+    run."""
     state = run_state(run)
     if action == Action.EXPORT:
         return None  # the log can always be written, sealed or not

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from warungin_tui.errors import EngineError
+from warungin_tui.rules import Action, Refusal, run_refusal
 
 if TYPE_CHECKING:
     from warungin_tui.run import Run
@@ -16,8 +17,12 @@ class MonitoringAnswers:
 
         def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
 
+        def refuse(self, refusal: Refusal | None) -> None: ...
+
     def acknowledge_monitoring_alert(self, alert_id: str, note: str, *, by: str = "") -> None:
         """An alert stands out until a person says, in a note, what they made of it."""
+        # A sealed run (finished, rolled back, abandoned) takes no answer, this one included.
+        self.refuse(run_refusal(self.run, Action.ACKNOWLEDGE_ALERT))
         episode = next((e for e in self.run.monitoring.alerts if e.id == alert_id), None)
         if episode is None:
             raise EngineError(f"no monitoring alert {alert_id!r}")
@@ -31,6 +36,7 @@ class MonitoringAnswers:
                 "alert": alert_id,
                 "note": note.strip(),
                 "by": by or self.run.operator,
+                "entered_by": self.run.operator,
             }
         )
 

@@ -93,6 +93,15 @@ HOSTILE: dict[str, tuple[list[Mutation], list[str]]] = {
         [_set("contacts", notify_to="All Staff\nBCC: everyone@example.com")],
         ["[contacts] notify_to: must not contain control characters"],
     ),
+    "webhook_key_in_notify_command": (
+        [
+            _set(
+                "notify",
+                command=["curl", "-d", "@-", "https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/abcdefghijklmnopqrstuvwx"],
+            )
+        ],
+        ["[notify] command: holds a secret (a token, password or webhook key)"],
+    ),
     "three_problems_three_lines": (
         [
             _set("target", host="bad host"),

@@ -194,6 +194,15 @@ class NotifyConfig(_Section):
                 'must be a list of non-empty strings, e.g. ["mail", "-s", "Deployment", '
                 '"ops@example.com"] (run without a shell)'
             )
+        # The config is journaled with the run: a webhook key or token in an argument would be
+        # stored there. What the redactor would hide is refused here (one definition of secret).
+        from warungin_tui.redact import redact_text
+
+        if value is not None and any(redact_text(part) != part for part in value):
+            raise ValueError(
+                "holds a secret (a token, password or webhook key): keep it out of the config, "
+                "e.g. in a file the command reads (curl --config FILE) or a wrapper script"
+            )
         return value
 
 

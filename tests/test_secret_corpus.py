@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from textual.widgets import Log, Static
+from textual.widgets import Static
 
 from tests.helpers import REPO, cli_argv
 from tests.playbook_driver import drive
@@ -33,6 +33,7 @@ from warungin_tui.remote import Remote
 from warungin_tui.run import StepStatus
 from warungin_tui.sandbox import project_files
 from warungin_tui.sandbox.target import RehearsalTarget
+from warungin_tui.widgets.output_log import OutputLog
 
 pytestmark = pytest.mark.sshd
 
@@ -174,7 +175,7 @@ def screen_texts(app: WarunginApp) -> dict[str, str]:
     screen = app.screen
     return {
         "screenshot": html.unescape(app.export_screenshot()),
-        "output pane": "\n".join(screen.query_one("#output", Log).lines),
+        "output pane": "\n".join(screen.query_one("#output", OutputLog).plain_lines),
         "detail pane": str(screen.query_one("#info-text", Static).render()),
     }
 
@@ -238,7 +239,8 @@ async def test_secret_corpus_is_found_nowhere(
                     seen[f"wizard {step_id} dialog"] = html.unescape(app.export_screenshot())
                     await pilot.press("n")
                     await on_screen(pilot, f"phase-{phase_id}")
-                assert app.screen.query_one("#output", Log).lines  # the pane shows the step
+                # the pane shows the step
+                assert app.screen.query_one("#output", OutputLog).plain_lines
                 for kind, text in screen_texts(app).items():
                     seen[f"wizard {step_id} {kind}"] = text
 

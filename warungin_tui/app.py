@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from warungin_tui.commands import RunCommands
@@ -106,6 +107,8 @@ class WarunginApp(App[int]):
         self._quitting = False
         self._autoran: set[str] = set()
         self.saved_run: SavedRun | None = None
+        self._held_notices: list[tuple[str, str, SeverityLevel, float | None]] = []
+        """Notices that arrived while a dialog was open (shown when it closes)."""
         self.driver = RunDriver(self)
         """Turns the screens' requests into engine calls and step workers."""
 
@@ -119,7 +122,27 @@ class WarunginApp(App[int]):
         markup: bool = True,
     ) -> None:
         """Notifications quote commands, paths and server output: never read them as markup."""
+        if self._dialog_open():
+            # A toast must never cover a dialog's question: it waits until the dialog closes.
+            self._held_notices.append((message, title, severity, timeout))
+            return
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _dialog_open(self) -> bool:
+        try:
+            return isinstance(self.screen, ModalScreen)
+        except ScreenStackError:
+            return False
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        """A dialog opening clears the toasts (none covers it); once the dialog is gone, the
+        notices held meanwhile are shown."""
+        if isinstance(screen, ModalScreen):
+            self.clear_notifications()
+            return
+        held, self._held_notices = self._held_notices, []
+        for message, title, severity, timeout in held:
+            self.notify(message, title=title, severity=severity, timeout=timeout)
 
     # -- start -------------------------------------------------------------------------------
     HANGUP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -153,6 +176,7 @@ class WarunginApp(App[int]):
 
     def on_mount(self) -> None:
         self._exit_on_hangup()
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         # One parse of the unfinished journal serves the summary here and the resume later.
         self.saved_run = load_unfinished_run(self.config, self.journal_dir)
         saved = self.saved_run

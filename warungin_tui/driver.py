@@ -21,6 +21,7 @@ from warungin_tui.rules import (
     Action,
     open_automated_steps,
     phase_refusal,
+    rollback_offer_refusal,
     run_refusal,
     step_refusal,
 )
@@ -234,9 +235,10 @@ class RunDriver:
         phase = engine.run.playbook.phase(phase_id)
         left = open_automated_steps(engine.run, phase_id)
         if not left:
-            self.app.notify(
-                f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done"
-            )
+            if not self._showing_phase(phase_id):  # on the phase its rows already say so
+                self.app.notify(
+                    f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done"
+                )
             return
         spec = left[0]
         result = engine.run.results[spec.id]
@@ -302,27 +304,35 @@ class RunDriver:
         self.app.notify(f"Reconnecting to {self.app.config.target.label} ...")
         await remote.connect()
 
+    def _showing_phase(self, phase_id: str) -> bool:
+        screen = self.app.screen
+        return isinstance(screen, StepScreen) and screen.phase_id == phase_id
+
     def _tell_outcome(self, spec: StepSpec, status: StepStatus, detail: str) -> None:
+        """A step did not pass: its detail pane explains it (what, evidence, what to do, keys),
+        so the pane is put on it; a toast only points there from another screen."""
         if status in GATE_OK:
             return
-        hint = {
-            StepStatus.INTERRUPTED: "r reconnects and asks the host what became of it first",
-            StepStatus.FAILED: "r retries, o overrides with a reason, R rolls back",
-        }.get(status, "")
-        self.app.notify(
-            f"{detail}\n{hint}".strip(),
-            title=f"{spec.title}: {status}",
-            severity="error",
-            timeout=12,
-        )
+        phase = self.engine.run.playbook.phase_of(spec.id)
+        screen = self.app.screen
+        if self._showing_phase(phase.id) and isinstance(screen, StepScreen):
+            screen.select_step(spec.id)
+        else:
+            self.app.notify(
+                f"Open {phase.title}: its detail says why and what to do.",
+                title=f"{spec.title}: {status}",
+                severity="error",
+                timeout=8,
+            )
         self._offer_rollback(spec, detail)
 
     def _offer_rollback(self, spec: StepSpec, detail: str) -> None:
-        """A gate failed after the backup exists: offer the rollback at once (seed: CRITICAL
-        ISSUES RESPONSE); `n` keeps the operator in charge (retry, override, investigate)."""
+        """A step really failed after the backup exists: offer the rollback at once (seed:
+        CRITICAL ISSUES RESPONSE); `n` keeps the operator in charge. The rulebook says when
+        (never for an interrupted step: reconnect and ask the host first)."""
         engine = self.engine
         phase = engine.run.playbook.phase_of(spec.id)
-        if phase.procedure or run_refusal(engine.run, Action.ROLLBACK) is not None:
+        if rollback_offer_refusal(engine.run, spec.id) is not None:
             return
 
         def answered(yes: bool | None) -> None:

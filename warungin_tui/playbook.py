@@ -93,6 +93,8 @@ class StepSpec(_Strict):
     """An expanded `start_order` step: the services of its group (the value of `{group}`)."""
     start_group_index: int | None = None
     """An expanded `start_order` step: its group's place in the start order, from 1."""
+    on_fail: str = ""
+    """What to do when this step fails, in the playbook's words (shown beside the evidence)."""
 
     @model_validator(mode="after")
     def _kind_fields(self) -> StepSpec:

@@ -182,6 +182,46 @@ def _status_refusal(spec: StepSpec, status: StepStatus, action: Action) -> Refus
     return None
 
 
+RECOVERY_ACTIONS = (Action.RETRY, Action.OVERRIDE_STEP, Action.ROLLBACK)
+"""What may follow a failed or interrupted step, best first: retry (reconnecting), go on with a
+reason (for an interrupted step: mark it done once checked on the host), roll back."""
+
+
+def rollback_offer_refusal(run: Run, step_id: str) -> Refusal | None:
+    """May the wizard offer "roll back now?" for this step's outcome? Only when the step really
+    failed in a deployment phase after the backup exists: an interrupted step's outcome on the
+    host is unknown (reconnect and ask first), and a procedure's failure is its own response."""
+    spec = run.playbook.step(step_id)
+    status = run.status(step_id)
+    if status == StepStatus.INTERRUPTED:
+        return Refusal(
+            f"{spec.title} was interrupted, not failed: reconnect and ask the host first (r)."
+        )
+    if status != StepStatus.FAILED:
+        return Refusal(f"{spec.title} did not fail.")
+    if run.playbook.phase_of(step_id).procedure:
+        return Refusal(f"{spec.title} is part of a procedure, not of the deployment.")
+    return run_refusal(run, Action.ROLLBACK)
+
+
+def recovery_actions(run: Run, step_id: str, *, busy: str | None = None) -> list[Action]:
+    """The actions of RECOVERY_ACTIONS the rulebook allows now on a failed or interrupted step
+    (none for any other status), in that order; rollback only where it would be offered."""
+    if run.status(step_id) not in BAD:
+        return []
+    allowed = [
+        action
+        for action in RECOVERY_ACTIONS[:2]
+        if step_refusal(run, step_id, action, busy=busy) is None
+    ]
+    if (
+        rollback_offer_refusal(run, step_id) is None
+        and run_refusal(run, Action.ROLLBACK, busy=busy) is None
+    ):
+        allowed.append(Action.ROLLBACK)
+    return allowed
+
+
 # -- phases --------------------------------------------------------------------------------------
 def phase_refusal(
     run: Run,

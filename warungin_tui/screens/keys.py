@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
+from warungin_tui.rules import Action
+
 # Step actions: bound on every run screen; a screen says per action whether it applies now.
 STEP_BINDINGS: list[Binding] = [
     Binding("enter", "run_step", "Run", tooltip="Run or open the selected step", id="warungin.run"),
@@ -102,6 +104,15 @@ NOTICE_BINDINGS: list[Binding] = [
         id="warungin.confirm_sent",
     ),
 ]
+OUTPUT_BINDINGS: list[Binding] = [
+    Binding(
+        "v",
+        "view_output",
+        "Output",
+        tooltip="Show the selected step's output full-screen, searchable (v or escape closes)",
+        id="warungin.view_output",
+    ),
+]
 APP_BINDINGS: list[Binding] = [
     Binding(
         "R",
@@ -144,6 +155,22 @@ APP_BINDINGS: list[Binding] = [
 ]
 
 
+RECOVERY_KEY_ACTIONS: dict[Action, str] = {
+    Action.RETRY: "retry",
+    Action.OVERRIDE_STEP: "override_step",
+    Action.ROLLBACK: "rollback",
+}
+"""The binding (by action name) that asks for each recovery action of the rulebook."""
+
+
+def key_of(action_name: str) -> str:
+    """The key shown for a binding's action, from this one keyboard contract."""
+    for binding in [*STEP_BINDINGS, *NOTICE_BINDINGS, *OUTPUT_BINDINGS, *APP_BINDINGS]:
+        if binding.action == action_name:
+            return binding.key_display or binding.key
+    raise KeyError(action_name)
+
+
 def explain_bindings(bindings: list[Binding], action: str = "explain") -> list[Binding]:
     """Hidden twins that run when the real action does not apply, to say why (never silence)."""
     return [
@@ -162,10 +189,11 @@ def explain_bindings(bindings: list[Binding], action: str = "explain") -> list[B
 # What the help screen lists: (keys as shown, what they do). Moves come first.
 HELP_ROWS: list[tuple[str, str]] = [
     ("up / down, j / k", "Move between steps (or phases on the overview)"),
-    ("tab / shift+tab", "Move focus between the step list and the output (to scroll it)"),
+    ("tab / shift+tab", "Move focus from the step list to the output (to scroll it) and back"),
     ("pageup / pagedown", "Scroll a page"),
     *[("space" if b.key == "space" else b.key, b.tooltip) for b in STEP_BINDINGS],
     *[(b.key, b.tooltip) for b in NOTICE_BINDINGS],
+    *[(b.key, b.tooltip) for b in OUTPUT_BINDINGS],
     ("F", "Go-live screen: finish the run after the decision (sealed, no longer resumable)"),
     ("N", "Overview: start a new run once this one ended (finished, rolled back, abandoned)"),
     ("A", "Monitoring screen: acknowledge the oldest open alert with a note"),

@@ -13,18 +13,30 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Log, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from warungin_tui.notices import missing_contacts, notice_state
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
-from warungin_tui.rules import Action, Refusal, lifecycle_refusal, step_refusal
-from warungin_tui.run import StepStatus
+from warungin_tui.rules import (
+    Action,
+    Refusal,
+    lifecycle_refusal,
+    recovery_actions,
+    step_refusal,
+)
+from warungin_tui.run import BAD, StepStatus
 from warungin_tui.screens.base import StepScreen
-from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
+from warungin_tui.screens.keys import (
+    NOTICE_BINDINGS,
+    OUTPUT_BINDINGS,
+    RECOVERY_KEY_ACTIONS,
+    explain_bindings,
+    key_of,
+)
 from warungin_tui.screens.messages import (
     ConfirmSentRequested,
     CopyMessageRequested,
@@ -35,6 +47,8 @@ from warungin_tui.screens.messages import (
     StepOutput,
     StepProgress,
 )
+from warungin_tui.screens.output_view import OutputView, step_output_lines
+from warungin_tui.widgets.failure import failure_text
 from warungin_tui.widgets.format import (
     command_preview,
     duration,
@@ -44,10 +58,13 @@ from warungin_tui.widgets.format import (
     step_state_text,
 )
 from warungin_tui.widgets.keys_footer import KeysFooter
+from warungin_tui.widgets.output_log import OutputLog
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, group_header, row
 
 NOTICE_ACTIONS = ("save_message", "copy_message", "confirm_sent")
+WIDE_COLUMNS = 140
+"""From this width the detail pane sits beside the step list (app.tcss: `.-wide`)."""
 OUTPUT_LINES = 2000
 """Lines the output pane keeps; the journal keeps more, the export has them."""
 TICK_S = 0.25
@@ -59,7 +76,20 @@ class PhaseScreen(StepScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *NOTICE_BINDINGS,
-        *explain_bindings(NOTICE_BINDINGS),
+        *OUTPUT_BINDINGS,
+        *explain_bindings([*NOTICE_BINDINGS, *OUTPUT_BINDINGS]),
+        Binding(
+            "tab",
+            "focus_output",
+            "Output",
+            show=False,
+            tooltip="Focus the output pane (to scroll it); tab again moves on",
+            id="warungin.focus_output",
+        ),
+    ]
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-narrow"),
+        (WIDE_COLUMNS, "-wide"),
     ]
 
     def __init__(self, phase_id: str, step_id: str | None = None, *, autorun: bool = False):
@@ -84,7 +114,7 @@ class PhaseScreen(StepScreen):
             yield from self.compose_extra()
             with VerticalScroll(id="info"):
                 yield Static(id="info-text")
-            yield Log(max_lines=OUTPUT_LINES, id="output")
+            yield OutputLog(max_lines=OUTPUT_LINES, id="output")
         yield KeysFooter(compact=True, show_command_palette=False)
 
     def compose_extra(self) -> ComposeResult:
@@ -92,7 +122,8 @@ class PhaseScreen(StepScreen):
         yield from ()
 
     def on_mount(self) -> None:
-        self.query_one("#output", Log).border_title = "Output"
+        output = self.query_one("#output", OutputLog)
+        output.border_title = f"Output ({key_of('view_output')}: full screen)"
         steps = self.query_one(RowList)
         options: list[Option] = []
         group = ""
@@ -156,7 +187,7 @@ class PhaseScreen(StepScreen):
     def show_step(self, step_id: str) -> None:
         self.shown_step = step_id
         spec = self.run.playbook.step(step_id)
-        log = self.query_one("#output", Log)
+        log = self.query_one("#output", OutputLog)
         log.display = spec.automated
         self.query_one("#detail").set_class(not spec.automated, "-no-output")
         log.clear()
@@ -170,6 +201,9 @@ class PhaseScreen(StepScreen):
         if self.shown_step is None:
             return
         spec = self.run.playbook.step(self.shown_step)
+        failed = spec.automated and self.run.status(spec.id) in BAD
+        self.query_one("#detail").set_class(failed, "-failed")
+        self.set_class(failed, "-failed-step")  # the list gives the explanation more room
         self.query_one("#info-text", Static).update(self.describe(spec))
 
     def describe(self, spec: StepSpec) -> Text:
@@ -189,9 +223,13 @@ class PhaseScreen(StepScreen):
         text.append(f"{icon} {state}", style=style)
         if result.status == StepStatus.RUNNING:
             text.append(f"  (attempt {result.attempts})", style="dim")
-        elif result.exit_code is not None:
+        elif result.exit_code is not None and not (
+            result.status == StepStatus.FAILED and result.exit_code == 0
+        ):
+            # "failed exit 0" would contradict itself: the output failed the check, not the exit
             text.append(f"  exit {result.exit_code}", style="dim")
-        if result.detail:
+        failure = spec.automated and result.status in BAD
+        if result.detail and not failure:  # a failure's detail heads its explanation below
             text.append(f"  {result.detail}")
         self._describe_kind(text, spec, values)
         if result.override_reason:
@@ -201,16 +239,38 @@ class PhaseScreen(StepScreen):
         closed = lifecycle_refusal(run, self.phase.id)
         if closed is not None:
             text.append(f"\n{closed.reason}", style="bold yellow")
-        elif result.status in (StepStatus.INTERRUPTED, StepStatus.FAILED) and spec.automated:
-            text.append(
-                "\nr reconnects and retries · o overrides with a reason · R rolls back",
-                style="bold yellow",
-            )
+        elif failure:
+            text.append(self.failure_explained(spec))
         preview = command_preview(spec, values, result)
         if preview:  # last: a long script scrolls (tab to this pane) without hiding the state
             text.append("\n$ ", style="bold")
             text.append(preview)
         return text
+
+    def failure_explained(self, spec: StepSpec) -> Text:
+        """What failed, its evidence, the playbook's advice and the actions the rulebook allows
+        now, each with its key."""
+        result = self.run.results[spec.id]
+        allowed = (
+            []
+            if self.engine.read_only
+            else recovery_actions(self.run, spec.id, busy=self.wizard.busy_step())
+        )
+        keys = {action: key_of(RECOVERY_KEY_ACTIONS[action]) for action in allowed}
+        return failure_text(spec, result, keys, key_of("view_output"))
+
+    # -- the output: focus it, or see it all --------------------------------------------------
+    def action_focus_output(self) -> None:
+        log = self.query_one("#output", OutputLog)
+        if log.display and self.focused is not log:
+            log.focus()
+        else:
+            self.focus_next()
+
+    def action_view_output(self) -> None:
+        spec = self.selected_spec()
+        if spec is not None:
+            self.app.push_screen(OutputView(spec.title, step_output_lines(self.run, spec.id)))
 
     def _describe_kind(self, text: Text, spec: StepSpec, values: dict[str, object]) -> None:
         run = self.run
@@ -283,7 +343,7 @@ class PhaseScreen(StepScreen):
             self.refresh_row(message.step_id)
             if message.step_id == self.shown_step:
                 if self.run.status(message.step_id) == StepStatus.RUNNING:
-                    self.query_one("#output", Log).clear()  # a new attempt
+                    self.query_one("#output", OutputLog).clear()  # a new attempt
                     self._pending_output.clear()
                     self._loaded_lines = 0
                 self.refresh_info()
@@ -304,8 +364,7 @@ class PhaseScreen(StepScreen):
         self._flush_scheduled = False
         if self._pending_output:
             lines, self._pending_output = self._pending_output, []
-            # Log.write_lines drops empty strings (splitlines); keep blank lines visible.
-            self.query_one("#output", Log).write_lines([line or " " for line in lines])
+            self.query_one("#output", OutputLog).write_lines([line or " " for line in lines])
 
     def on_step_progress(self, message: StepProgress) -> None:
         if message.step_id == self.shown_step:
@@ -313,6 +372,11 @@ class PhaseScreen(StepScreen):
 
     # -- notification messages ---------------------------------------------------------------
     def refusal(self, action: str) -> Refusal | None:
+        if action == "view_output":
+            spec = self.selected_spec()
+            if spec is None or not spec.automated:
+                return Refusal("v shows a step's output: select an automated step first.")
+            return None
         if action in NOTICE_ACTIONS:
             spec = self.selected_spec()
             if spec is None or spec.kind != StepKind.NOTIFY:
@@ -325,7 +389,7 @@ class PhaseScreen(StepScreen):
         return super().refusal(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in NOTICE_ACTIONS:
+        if action in (*NOTICE_ACTIONS, "view_output"):
             return self.refusal(action) is None
         return super().check_action(action, parameters)
 

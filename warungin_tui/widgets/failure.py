@@ -1,0 +1,78 @@
+"""A failed or interrupted step explained in place: what happened, the evidence, what to do.
+
+Pure view helper: whether an action is possible comes from the rulebook (`recovery_actions`),
+the advice from the playbook (`on_fail`), the evidence from `evidence.failure_evidence`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+
+from warungin_tui.evidence import failure_evidence
+from warungin_tui.playbook import StepSpec
+from warungin_tui.rules import Action
+from warungin_tui.run import StepResult, StepStatus
+
+
+def action_words(action: Action, spec: StepSpec, status: StepStatus) -> str:
+    """What pressing the action's key does for this step, in words."""
+    interrupted = status == StepStatus.INTERRUPTED
+    if action == Action.RETRY:
+        if not interrupted:
+            return "retry"
+        if spec.retry_safe:
+            return "reconnect and retry (it only reads: safe to run again)"
+        return (
+            "reconnect, ask the host what became of it, then retry (nothing runs twice; "
+            "asks to confirm when the host cannot say)"
+        )
+    if action == Action.OVERRIDE_STEP:
+        if interrupted:
+            return "mark it done once you checked on the host (with what you saw)"
+        return "go on despite it, with a reason"
+    if action == Action.ROLLBACK:
+        return "roll back to the pre-deployment version"
+    return str(action)
+
+
+def failure_text(
+    spec: StepSpec, result: StepResult, actions: Mapping[Action, str], view_key: str
+) -> Text:
+    """The failure block of the detail pane; empty for a step that did not fail.
+
+    `actions`: the recovery actions the rulebook allows now, in order, each with its key;
+    `view_key`: the key that shows the whole output."""
+    text = Text()
+    if result.status not in (StepStatus.FAILED, StepStatus.INTERRUPTED):
+        return text
+    interrupted = result.status == StepStatus.INTERRUPTED
+    text.append("\nInterrupted: " if interrupted else "\nFailed: ", style="bold red")
+    text.append(result.detail or "no detail recorded")
+    evidence = failure_evidence(result)
+    if evidence:
+        text.append("\nEvidence:", style="bold")
+        for line in evidence:
+            text.append(f"\n  {line}")
+        text.append(f"\n  (all output: {view_key})", style="dim")
+    if interrupted:
+        text.append("\nWhat to do: ", style="bold")
+        if spec.retry_safe:
+            text.append("the connection dropped, not the release: reconnect and run it again.")
+        else:
+            text.append(
+                "the connection dropped, not the release: its outcome on the host is unknown. "
+                "Check on the host, then mark it done or retry."
+            )
+    elif spec.on_fail:
+        text.append("\nWhat to do: ", style="bold")
+        text.append(spec.on_fail)
+    if actions:
+        text.append("\nNext: ", style="bold yellow")
+        parts = [
+            f"{key}: {action_words(action, spec, result.status)}"
+            for action, key in actions.items()
+        ]
+        text.append(" · ".join(parts), style="yellow")
+    return text

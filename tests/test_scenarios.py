@@ -188,16 +188,21 @@ async def test_ssh_drop_leaves_the_build_interrupted_with_output(rehearsal: Rehe
 
 
 async def test_ssh_drop_with_host_records_learns_the_outcome(tmp_path: Path) -> None:
-    """With the wrapper's record the engine reconnects and asks the host: the build died with
-    the connection, so it is recorded failed with its exit status, not guessed interrupted."""
+    """With the wrapper's record the engine reconnects and asks the host: the drop stopped the
+    build (the wrapper's TERM, exit 143), so it is interrupted, not a failed release (issue 13);
+    its exit status is kept. A retry asks the host again and, the build being unsafe to rerun
+    blindly, needs a confirmation."""
     async for rehearsal in open_rehearsal("ssh-drop", tmp_path, guard_host=True):
         failed = await drive(rehearsal.engine)
         assert failed == "phase2.build"
         result = rehearsal.run.results[failed]
-        assert result.status == StepStatus.FAILED
-        assert "outcome learned after reconnect" in result.detail
-        assert result.exit_code not in (None, 0)
+        assert result.status == StepStatus.INTERRUPTED
+        assert "the drop stopped the command (exit 143)" in result.detail
+        assert result.exit_code == 143
         assert result.host_record and result.host_record.endswith("/phase2.build-1")
-        # A failed step retries like any other: the second build completes.
-        assert (await rehearsal.engine.run_step("phase2.build")).status == StepStatus.PASSED
+        with pytest.raises(NeedsConfirmation):
+            await rehearsal.engine.run_step("phase2.build")
+        assert rehearsal.target.host.state()["builds_started"] == 1
+        outcome = await rehearsal.engine.run_step("phase2.build", confirmed=True)
+        assert outcome.status == StepStatus.PASSED
         assert rehearsal.target.host.state()["builds_started"] == 2

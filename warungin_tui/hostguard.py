@@ -30,6 +30,7 @@ from warungin_tui.hostlock import (
     take_lock,
 )
 from warungin_tui.hostrecords import (
+    STOPPED_BY_DROP,
     HostCommand,
     HostState,
     follow_command,
@@ -214,11 +215,14 @@ class HostGuard:
                 f"{self.config.target.label}: cannot ask the host about "
                 f"{spec.title}; nothing was run"
             )
-        return await self._settle(spec, record, found, "")
+        return await self._settle(spec, record, found, "", after_drop=True)
 
     async def _settle(
-        self, spec: StepSpec, record: str, found: HostCommand, prefix: str
+        self, spec: StepSpec, record: str, found: HostCommand, prefix: str, after_drop: bool = False
     ) -> Outcome | None:
+        """Record the outcome the host knows; None when it stays unknown. `after_drop`: the step
+        was interrupted, so a command stopped by the drop (STOPPED_BY_DROP) did not complete and
+        is not judged as failed (the step stays interrupted; a retry runs it again)."""
         if found.state == HostState.RUNNING:
             raise StillRunningOnHost(
                 f"{spec.title} is still running on the host (pid {found.pid}): wait for it "
@@ -227,6 +231,8 @@ class HostGuard:
                 found.pid,
             )
         if found.state != HostState.FINISHED or found.status is None:
+            return None
+        if after_drop and found.status in STOPPED_BY_DROP:
             return None
         outcome = await self._learned_outcome(spec, record, found.status, prefix)
         return self._finish(spec, outcome, None)  # the redacted outcome, as recorded
@@ -282,6 +288,14 @@ class HostGuard:
                 "to wait for it or to stop it",
                 command=command,
             )
+        if found.state == HostState.FINISHED and found.status in STOPPED_BY_DROP:
+            return Outcome(
+                StepStatus.INTERRUPTED,
+                f"{lost}; the host says the drop stopped the command (exit {found.status}) "
+                "before it completed",
+                exit_code=found.status,
+                command=command,
+            )
         if found.state == HostState.FINISHED and found.status is not None:
             return await self._learned_outcome(spec, record, found.status)
         return None
@@ -301,7 +315,7 @@ class HostGuard:
             found = await self.ask_host(record)
             said[step_id] = found
             if found is not None and found.state == HostState.FINISHED:
-                await self._settle(spec, record, found, "")
+                await self._settle(spec, record, found, "", after_drop=True)
         return said
 
     async def host_command_state(self, step_id: str) -> HostCommand | None:

@@ -22,6 +22,10 @@ RECORDS_ROOT = '"$HOME"/.cache/warungin-tui/runs'
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RECORDS_KEPT_DAYS = 14  # records of runs that never ended are pruned after this
 STOP_WAIT_S = 8  # after TERM, how long `stop` waits for the status before it sends KILL
+STOPPED_BY_DROP = frozenset({129, 143})
+"""Exit statuses of a command stopped from outside by a signal: the wrapper's TERM when the SSH
+channel closes (143, remote.py) or a hangup (129). Learned for an interrupted step, they mean the
+dropped connection stopped the command before it completed: interrupted, not failed."""
 
 
 def record_id(run_id: str, step_id: str, attempt: int) -> str:

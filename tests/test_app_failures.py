@@ -30,6 +30,7 @@ from warungin_tui.screens.confirm import ConfirmScreen
 
 pytestmark = pytest.mark.sshd
 SIZE = (80, 24)
+EVIDENCE = "Evidence (v shows all):"
 ROLLBACK_OFFER = "Phase 2: Code deployment failed. Roll back now?"
 
 
@@ -124,7 +125,7 @@ async def test_stale_backup_says_take_a_fresh_dump_and_offers_no_rollback(tmp_pa
             result = engine(app).run.results["pre.db_backups_recent"]
             assert f"Failed: {' '.join(result.detail.split())}" in text
             assert "72" in result.detail  # the dump's age names the failure
-            assert "Evidence:" in text and "backups/db/" in text  # the dump the check found
+            assert EVIDENCE in text and "backups/db/" in text  # the dump the check found
             assert "Take a fresh database dump" in text
             assert "r: retry" in text and "o: go on despite it, with a reason" in text
             assert "R:" not in text  # no backup yet: nothing to roll back to
@@ -145,7 +146,7 @@ async def test_build_fails_shows_the_build_error_and_offers_rollback(tmp_path: P
             await decline_rollback_offer(pilot, watch)
             text = pane(app, "phase2.build")
             assert "Failed: exit code" in text
-            assert "Evidence:" in text and "npm" in text.split("Evidence:")[1]
+            assert EVIDENCE in text and "npm" in text.split(EVIDENCE)[1]
             assert "Read the build error" in text
             assert "r: retry" in text and "R: roll back to the pre-deployment version" in text
             assert ROLLBACK_OFFER in watch.dialogs_seen
@@ -199,9 +200,10 @@ async def test_ssh_drop_offers_reconnect_not_rollback(tmp_path: Path) -> None:
             await watch.until(pilot, lambda: selected(app) == "phase2.build", 10)
             text = pane(app, "phase2.build")
             assert "Interrupted: connection lost" in text
-            assert "Check on the host, then mark it done or retry" in text
+            assert "the drop stopped the command (exit 143)" in text  # the host's record says
+            assert "check on the host, then mark it done or retry" in text
             next_actions = text.split("Next:")[1]
-            assert next_actions.index("r: reconnect, ask the host") < next_actions.index(
+            assert next_actions.index("r: reconnect and retry") < next_actions.index(
                 "o: mark it done once you checked on the host"
             )
             assert "R:" not in next_actions
@@ -239,6 +241,6 @@ async def test_errors_in_logs_quotes_the_error_lines(tmp_path: Path) -> None:
             app.screen.select_step("phase3.error_logs")
             await pilot.pause()
             text = pane(app, "phase3.error_logs")
-            assert "Failed:" in text and "ERROR" in text.split("Evidence:")[1]
+            assert "Failed:" in text and "ERROR" in text.split(EVIDENCE)[1]
             assert "decide with the Tech Lead" in text
             assert "R: roll back" in text and "o: go on despite it" in text

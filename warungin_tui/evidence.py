@@ -18,23 +18,30 @@ ERROR_WORDS = re.compile(
     r"denied|refused|cannot|can't|not found|no such|timed out|timeout|unknown)\b",
     re.IGNORECASE,
 )
+EXCERPT_RULE = "------"
 _MIN_QUOTED = 8
-"""A line shorter than this is not taken as "quoted by the detail" (a bare '0' or 'ok')."""
+"""A detail shorter than this is not looked for in the lines (a bare '0' or 'ok')."""
 
 
 def failure_evidence(result: StepResult, limit: int = EVIDENCE_LINES) -> list[str]:
-    """The output lines that show the failure, in output order: first those the outcome's
-    detail quotes, then those naming an error (stderr first); without either, the last lines.
-    Empty when the step produced no output (the detail is then all the evidence)."""
+    """The output lines that show the failure, in output order: first the cause a tool quotes
+    itself (BuildKit's `------` block), then lines holding the outcome's detail, then those
+    naming an error (stderr first); without any, the last lines. Lines the detail already
+    quotes in full are left out; empty when nothing else is left (the detail is the evidence)."""
     lines = _output_lines(result.output)
     if not lines:
         return []
-    detail = result.detail or ""
-    quoted = [i for i, (_, line) in enumerate(lines) if _quoted(line, detail)]
+    said = " ".join((result.detail or "").split())
+    # A line the detail already shows in full is not repeated; one holding the detail is shown.
+    lines = [(stream, line) for stream, line in lines if " ".join(line.split()) not in said]
+    if not lines:
+        return []
+    excerpt = _tool_excerpt(lines)
+    quoted = [i for i, (_, line) in enumerate(lines) if _quoted(line, said)]
     errors = [i for i, (_, line) in enumerate(lines) if _erroneous(line)]
     errors.sort(key=lambda i: lines[i][0] != "stderr")  # stderr first, each in output order
     chosen: list[int] = []
-    for index in [*quoted, *errors]:
+    for index in [*excerpt, *quoted, *errors]:
         if index not in chosen:
             chosen.append(index)
         if len(chosen) == limit:
@@ -44,15 +51,23 @@ def failure_evidence(result: StepResult, limit: int = EVIDENCE_LINES) -> list[st
     return [lines[i][1] for i in sorted(chosen)]
 
 
+def _tool_excerpt(lines: list[tuple[str, str]]) -> list[int]:
+    """The lines a tool itself quotes as the cause between two `------` rules (BuildKit prints
+    the failed step's last output that way), the last such block."""
+    rules = [i for i, (_, line) in enumerate(lines) if line == EXCERPT_RULE]
+    if len(rules) < 2:
+        return []
+    start, end = rules[-2], rules[-1]
+    return list(range(start + 1, end))
+
+
 def _output_lines(output: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(stream, line.strip()) for stream, line in output if line.strip()]
 
 
-def _quoted(line: str, detail: str) -> bool:
-    said = detail.strip()
-    if len(line) < _MIN_QUOTED:
-        return False
-    return line in said or (len(said) >= _MIN_QUOTED and said in line)
+def _quoted(line: str, said: str) -> bool:
+    """Whether the line holds the detail's words (a parser's sentence quoting the line)."""
+    return len(said) >= _MIN_QUOTED and said in " ".join(line.split())
 
 
 def _erroneous(line: str) -> bool:

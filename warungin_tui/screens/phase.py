@@ -202,8 +202,12 @@ class PhaseScreen(StepScreen):
             return
         spec = self.run.playbook.step(self.shown_step)
         failed = spec.automated and self.run.status(spec.id) in BAD
-        self.query_one("#detail").set_class(failed, "-failed")
-        self.set_class(failed, "-failed-step")  # the list gives the explanation more room
+        detail = self.query_one("#detail")
+        if detail.has_class("-failed") != failed:
+            detail.set_class(failed, "-failed")
+            self.set_class(failed, "-failed-step")  # the list gives the explanation more room
+            # the output pane changed height: keep its end (where a failure shows) in sight
+            self.call_after_refresh(self.query_one("#output", OutputLog).scroll_end, animate=False)
         self.query_one("#info-text", Static).update(self.describe(spec))
 
     def describe(self, spec: StepSpec) -> Text:
@@ -212,23 +216,29 @@ class PhaseScreen(StepScreen):
         result = run.results[spec.id]
         values = self.engine.values(spec)
         text = Text(spec.title, style="bold")
+        failure = spec.automated and result.status in BAD
         facts = [spec.seed_ref, str(spec.kind)]
         if spec.destructive:
             facts.append("destructive: asks to confirm")
         if spec.automated and not spec.retry_safe:
             facts.append("not safe to retry blindly")
-        text.append("\n" + " · ".join(facts), style="dim")
         icon, state, style = step_state_text(spec, result, self.wizard.clock(), self._frame)
-        text.append("\n")
-        text.append(f"{icon} {state}", style=style)
+        status_line = Text(f"{icon} {state}", style=style)
         if result.status == StepStatus.RUNNING:
-            text.append(f"  (attempt {result.attempts})", style="dim")
+            status_line.append(f"  (attempt {result.attempts})", style="dim")
         elif result.exit_code is not None and not (
             result.status == StepStatus.FAILED and result.exit_code == 0
         ):
             # "failed exit 0" would contradict itself: the output failed the check, not the exit
-            text.append(f"  exit {result.exit_code}", style="dim")
-        failure = spec.automated and result.status in BAD
+            status_line.append(f"  exit {result.exit_code}", style="dim")
+        if failure:  # the state beside the title: rows for the explanation at 80x24
+            text.append("  ")
+            text.append(status_line)
+            text.append("\n" + " · ".join(facts), style="dim")
+        else:
+            text.append("\n" + " · ".join(facts), style="dim")
+            text.append("\n")
+            text.append(status_line)
         if result.detail and not failure:  # a failure's detail heads its explanation below
             text.append(f"  {result.detail}")
         self._describe_kind(text, spec, values)

@@ -25,8 +25,8 @@ def action_words(action: Action, spec: StepSpec, status: StepStatus) -> str:
         if spec.retry_safe:
             return "reconnect and retry (it only reads: safe to run again)"
         return (
-            "reconnect, ask the host what became of it, then retry (nothing runs twice; "
-            "asks to confirm when the host cannot say)"
+            "reconnect and retry (the host is asked first, nothing runs twice; running it "
+            "again asks to confirm)"
         )
     if action == Action.OVERRIDE_STEP:
         if interrupted:
@@ -40,7 +40,8 @@ def action_words(action: Action, spec: StepSpec, status: StepStatus) -> str:
 def failure_text(
     spec: StepSpec, result: StepResult, actions: Mapping[Action, str], view_key: str
 ) -> Text:
-    """The failure block of the detail pane; empty for a step that did not fail.
+    """The failure block of the detail pane (what failed, what to do, the keys, the evidence);
+    empty for a step that did not fail.
 
     `actions`: the recovery actions the rulebook allows now, in order, each with its key;
     `view_key`: the key that shows the whole output."""
@@ -50,20 +51,14 @@ def failure_text(
     interrupted = result.status == StepStatus.INTERRUPTED
     text.append("\nInterrupted: " if interrupted else "\nFailed: ", style="bold red")
     text.append(result.detail or "no detail recorded")
-    evidence = failure_evidence(result)
-    if evidence:
-        text.append("\nEvidence:", style="bold")
-        for line in evidence:
-            text.append(f"\n  {line}")
-        text.append(f"\n  (all output: {view_key})", style="dim")
     if interrupted:
         text.append("\nWhat to do: ", style="bold")
         if spec.retry_safe:
             text.append("the connection dropped, not the release: reconnect and run it again.")
         else:
             text.append(
-                "the connection dropped, not the release: its outcome on the host is unknown. "
-                "Check on the host, then mark it done or retry."
+                "the connection dropped, not the release. This step changes the host and may "
+                "have done part of its work: check on the host, then mark it done or retry."
             )
     elif spec.on_fail:
         text.append("\nWhat to do: ", style="bold")
@@ -75,4 +70,11 @@ def failure_text(
             for action, key in actions.items()
         ]
         text.append(" · ".join(parts), style="yellow")
+    # Last: the lines can be long; at 80x24 what to do and the keys must stay in sight.
+    evidence = failure_evidence(result)
+    if evidence:
+        label = "Output so far" if interrupted else "Evidence"
+        text.append(f"\n{label} ({view_key} shows all):", style="bold")
+        for line in evidence:
+            text.append(f"\n  {line}")
     return text

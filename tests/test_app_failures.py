@@ -113,7 +113,7 @@ def pane(app: WarunginApp, step_id: str) -> str:
 
 async def test_stale_backup_says_take_a_fresh_dump_and_offers_no_rollback(tmp_path: Path) -> None:
     async with rehearsal_app("stale-backup", tmp_path) as (app, _target):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             watch = DialogWatch(app)
             await start(pilot)
             await pilot.press("enter")
@@ -135,7 +135,7 @@ async def test_stale_backup_says_take_a_fresh_dump_and_offers_no_rollback(tmp_pa
 
 async def test_build_fails_shows_the_build_error_and_offers_rollback(tmp_path: Path) -> None:
     async with rehearsal_app("build-fails", tmp_path) as (app, _target):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             watch = DialogWatch(app)
             await through_pre(pilot, watch)
             await run_phase_until(pilot, watch, "phase1", gate_holds(app, "phase1"))
@@ -154,7 +154,7 @@ async def test_build_fails_shows_the_build_error_and_offers_rollback(tmp_path: P
 
 async def test_backend_unhealthy_names_the_service_and_offers_rollback(tmp_path: Path) -> None:
     async with rehearsal_app("backend-unhealthy", tmp_path) as (app, _target):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             watch = DialogWatch(app)
             await through_pre(pilot, watch)
             await run_phase_until(pilot, watch, "phase1", gate_holds(app, "phase1"))
@@ -179,7 +179,7 @@ async def test_backend_unhealthy_names_the_service_and_offers_rollback(tmp_path:
 
 async def test_ssh_drop_offers_reconnect_not_rollback(tmp_path: Path) -> None:
     async with rehearsal_app("ssh-drop", tmp_path) as (app, _target):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             watch = DialogWatch(app)
             await through_pre(pilot, watch)
             await run_phase_until(pilot, watch, "phase1", gate_holds(app, "phase1"))
@@ -218,7 +218,7 @@ async def test_ssh_drop_offers_reconnect_not_rollback(tmp_path: Path) -> None:
 
 async def test_errors_in_logs_quotes_the_error_lines(tmp_path: Path) -> None:
     async with rehearsal_app("errors-in-logs", tmp_path) as (app, _target):
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
             watch = DialogWatch(app)
             await through_pre(pilot, watch)
             run = engine(app).run

@@ -14,8 +14,8 @@ from warungin_tui.run import StepResult
 EVIDENCE_LINES = 4
 """At most this many lines: the pane stays readable; the full output view has the rest."""
 ERROR_WORDS = re.compile(
-    r"\b(error|errors|err!|failed|failure|fatal|unhealthy|exited|dead|exception|traceback|"
-    r"denied|refused|cannot|can't|not found|no such|timed out|timeout|unknown)\b",
+    r"\b(error|errors|failed|failure|fatal|unhealthy|exited|dead|exception|traceback|"
+    r"denied|refused|cannot|can't|not found|no such|timed out|timeout|unknown)\b|\bERR!",
     re.IGNORECASE,
 )
 EXCERPT_RULE = "------"

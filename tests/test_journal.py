@@ -13,10 +13,11 @@ import pytest
 
 from tests.helpers import REPO, SAMPLE_CONFIG, run_cli
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.run import rebuild_run
 from warungin_tui.journal import Journal, read_journal, verify_journal
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import build_playbook
-from warungin_tui.run import StepStatus, rebuild_run
 
 
 def write_events(path: Path, count: int) -> None:
@@ -175,7 +176,7 @@ TORN_TAILS = {
 def test_torn_last_line_is_a_crash_not_tampering(tmp_path: Path, name: str) -> None:
     """verify-log, export and resume all read it the same way: an incomplete last line, named
     as such, not part of the run; the chain before it stands."""
-    from warungin_tui.export import export_journal
+    from warungin_tui.report.export import export_journal
 
     journal_dir, _ = run_child(tmp_path, 12)
     (path,) = journal_dir.glob("run-*.jsonl")

@@ -12,10 +12,11 @@ import pytest
 
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
-from warungin_tui import engine as engine_module
 from warungin_tui.config import parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine import engine as engine_module
+from warungin_tui.engine.engine import Engine
 from warungin_tui.journal import read_journal
+from warungin_tui.outcome import StepStatus
 from warungin_tui.redact import (
     DETAIL_CHARS,
     LINE_CHARS,
@@ -31,7 +32,6 @@ from warungin_tui.redact import (
     window,
 )
 from warungin_tui.remote import CommandResult
-from warungin_tui.run import StepStatus
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PEM = (

@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from warungin_tui.checklists import COMPLETION, SECURITY_HANDOFF, item_state
+from warungin_tui.engine.checklists import COMPLETION, SECURITY_HANDOFF, item_state
 from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.screens.phase import PhaseScreen
 from warungin_tui.screens.report import ITEM_MARKS

@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from warungin_tui.checklists import GO_LIVE, item_state
-from warungin_tui.rules import (
+from warungin_tui.engine.checklists import GO_LIVE, item_state
+from warungin_tui.engine.rules import (
     APPROVED,
     DECISIONS,
     Action,

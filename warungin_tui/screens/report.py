@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from warungin_tui.checklists import (
+from warungin_tui.engine.checklists import (
     VERIFICATION_HEALTH,
     VERIFICATION_SECURITY,
     DerivedItem,
@@ -21,8 +21,8 @@ from warungin_tui.checklists import (
     item_label,
     item_state,
 )
+from warungin_tui.engine.run import Run
 from warungin_tui.playbook import StepSpec
-from warungin_tui.run import Run
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.widgets.format import measured_text, plain, step_state_text

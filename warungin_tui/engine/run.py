@@ -4,38 +4,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from enum import StrEnum
 from itertools import repeat
 from typing import Any
 
 from warungin_tui.monitoring.state import MonitoringState
+from warungin_tui.outcome import BAD, GATE_OK, PhaseStatus, StepStatus
 from warungin_tui.playbook import Playbook
 
 OUTPUT_KEPT_IN_MEMORY = 400
 """Lines of a step's latest attempt kept for the UI; the journal keeps more."""
-
-
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    WARNING = "warning"
-    SKIPPED = "skipped"
-    OVERRIDDEN = "overridden"
-    INTERRUPTED = "interrupted"
-
-
-GATE_OK = {StepStatus.PASSED, StepStatus.WARNING, StepStatus.SKIPPED, StepStatus.OVERRIDDEN}
-BAD = {StepStatus.FAILED, StepStatus.INTERRUPTED}
-
-
-class PhaseStatus(StrEnum):
-    NOT_STARTED = "not started"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    OVERRIDDEN = "overridden"
 
 
 @dataclass

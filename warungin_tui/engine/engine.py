@@ -15,8 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui import __version__
-from warungin_tui.answers import HumanAnswers
 from warungin_tui.config import Config, parse_config
+from warungin_tui.engine.answers import HumanAnswers
+from warungin_tui.engine.hostguard import HostGuard
+from warungin_tui.engine.issue import the_issue
+from warungin_tui.engine.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
+from warungin_tui.engine.rules import (
+    DECISIONS,
+    Action,
+    Refusal,
+    open_automated_steps,
+    phase_refusal,
+    run_refusal,
+    step_refusal,
+)
+from warungin_tui.engine.run import Run, rebuild_run
 from warungin_tui.errors import (
     EngineError,
     GateClosed,
@@ -26,9 +39,7 @@ from warungin_tui.errors import (
     StepBusy,
     StillRunningOnHost,
 )
-from warungin_tui.hostguard import HostGuard
 from warungin_tui.hostrecords import record_dir
-from warungin_tui.issue import the_issue
 from warungin_tui.journal import (
     GENESIS,
     Journal,
@@ -38,20 +49,11 @@ from warungin_tui.journal import (
     read_journal,
 )
 from warungin_tui.monitoring.answers import MonitoringAnswers
+from warungin_tui.outcome import GATE_OK, Outcome, StepStatus
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
 from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
-from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
-from warungin_tui.rules import (
-    DECISIONS,
-    Action,
-    Refusal,
-    open_automated_steps,
-    phase_refusal,
-    run_refusal,
-    step_refusal,
-)
-from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.remote_api import RemoteLink
+from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
@@ -81,7 +83,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         config: Config,
         run: Run,
         journal: Journal | None,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         *,
         enforce_gates: bool = True,
         guard_host: bool = False,
@@ -111,7 +113,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         journal_dir: Path,
         *,
         operator: str,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         playbook: Playbook | None = None,
         guard_host: bool = False,
     ) -> Engine:
@@ -139,7 +141,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         config: Config,
         path: Path,
         *,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         guard_host: bool = False,
         saved: SavedRun | None = None,
     ) -> Engine:
@@ -366,7 +368,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             if kept or extra:
                 redactor = redactors.setdefault(stream, StreamRedactor())
                 clean = redactor.lines(kept, LINE_CHARS)
-                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": clean}
+                event: dict[str, Any] = {
+                    "type": "step_output", "step": spec.id, "stream": stream, "lines": clean
+                }
                 if extra:
                     event["dropped"] = extra
                 self.record(event)

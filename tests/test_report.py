@@ -340,7 +340,7 @@ def test_export_journal_refuses_missing_and_corrupt_journals(tmp_path: Path) -> 
         export_journal(garbage, tmp_path)
     assert corrupt.value.title == "Journal unreadable" and "line 1" in str(corrupt.value)
     other = tmp_path / "other.jsonl"
-    other.write_text('{"seq": 0, "event": {"type": "note"}}\n')
+    other.write_text('{"seq": 0, "event": {"type": "operator_changed", "operator": "x"}}\n')
     with pytest.raises(ExportError, match="run_started"):
         export_journal(other, tmp_path)
 

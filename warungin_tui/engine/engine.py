@@ -17,6 +17,7 @@ from typing import Any
 from warungin_tui import __version__
 from warungin_tui.config import Config, parse_config
 from warungin_tui.engine.answers import HumanAnswers
+from warungin_tui.engine.events import check_event
 from warungin_tui.engine.hostguard import HostGuard
 from warungin_tui.engine.issue import the_issue
 from warungin_tui.engine.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
@@ -212,9 +213,12 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         return lambda: self._listeners.remove(listener)
 
     def record(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Journal first (fsynced), then fold into the run, then tell listeners."""
+        """Journal first (fsynced), then fold into the run, then tell listeners.
+
+        An event of a kind nobody wrote is refused before it reaches the journal."""
         if self.read_only is not None:
             raise ReadOnlyRun(self.read_only)
+        check_event(event)
         if self.journal is not None:
             record = self.journal.append(event)
             self._fold_others()

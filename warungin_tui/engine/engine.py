@@ -52,7 +52,7 @@ from warungin_tui.journal import (
 from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.outcome import GATE_OK, Outcome, StepStatus
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
+from warungin_tui.redact import LINE_CHARS, STRING_CHARS, StreamRedactor, redact_text, redact_value
 from warungin_tui.remote_api import RemoteLink
 from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
@@ -76,6 +76,18 @@ EXECUTORS: dict[StepKind, Executor] = {
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+TYPED_FIELDS = ("note", "reason", "detail", "blockers", "monitoring_override")
+"""Fields a person may type into (a note, a reason, a blocker) or that quote it: redacted here,
+the one place every answer enters the engine, so a pasted password never reaches the journal."""
+
+
+def redact_typed(event: dict[str, Any]) -> dict[str, Any]:
+    typed = {k: v for k in TYPED_FIELDS if (v := event.get(k))}
+    if not typed:
+        return event
+    return {**event, **{k: redact_value(v, STRING_CHARS) for k, v in typed.items()}}
 
 
 class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
@@ -219,6 +231,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         if self.read_only is not None:
             raise ReadOnlyRun(self.read_only)
         check_event(event)
+        event = redact_typed(event)
         if self.journal is not None:
             record = self.journal.append(event)
             self._fold_others()

@@ -25,7 +25,7 @@ from tests.test_app_rehearsal import (
     titled,
 )
 from warungin_tui.app import WarunginApp
-from warungin_tui.run import GATE_OK, StepStatus
+from warungin_tui.outcome import GATE_OK, StepStatus
 from warungin_tui.screens.confirm import ConfirmScreen
 
 pytestmark = pytest.mark.sshd

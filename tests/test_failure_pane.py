@@ -18,11 +18,12 @@ from tests.app_fixtures import make_app
 from tests.test_app import SIZE, Recorder, info_text, on_screen, until
 from tests.test_app_snapshots import fail_the_build, finished, script_run
 from warungin_tui.app import WarunginApp
-from warungin_tui.engine import Engine
-from warungin_tui.evidence import failure_evidence
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.evidence import failure_evidence
+from warungin_tui.engine.rules import Action, recovery_actions, rollback_offer_refusal
+from warungin_tui.engine.run import StepResult
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import build_playbook
-from warungin_tui.rules import Action, recovery_actions, rollback_offer_refusal
-from warungin_tui.run import StepResult, StepStatus
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.output_view import OutputView, matching
 from warungin_tui.widgets.output_log import OutputLog

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from warungin_tui.rules import Action
+from warungin_tui.engine.rules import Action
 
 # Step actions: bound on every run screen; a screen says per action whether it applies now.
 STEP_BINDINGS: list[Binding] = [

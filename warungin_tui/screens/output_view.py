@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 
-from warungin_tui.run import Run
+from warungin_tui.engine.run import Run
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.output_log import OutputLog
 from warungin_tui.widgets.run_bar import RunBar

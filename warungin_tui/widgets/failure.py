@@ -10,10 +10,11 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
-from warungin_tui.evidence import failure_evidence
+from warungin_tui.engine.evidence import failure_evidence
+from warungin_tui.engine.rules import Action
+from warungin_tui.engine.run import StepResult
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import StepSpec
-from warungin_tui.rules import Action
-from warungin_tui.run import StepResult, StepStatus
 
 
 def action_words(action: Action, spec: StepSpec, status: StepStatus) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from warungin_tui.run import StepResult
+from warungin_tui.engine.run import StepResult
 
 EVIDENCE_LINES = 4
 """At most this many lines: the pane stays readable; the full output view has the rest."""

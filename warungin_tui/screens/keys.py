@@ -109,6 +109,7 @@ OUTPUT_BINDINGS: list[Binding] = [
         "v",
         "view_output",
         "Output",
+        show=False,  # the output pane's title says it; the footer keeps room for quit at 80
         tooltip="Show the selected step's output full-screen, searchable (v or escape closes)",
         id="warungin.view_output",
     ),

@@ -218,9 +218,10 @@ def next_hint(run: Run) -> str:
     bad = [s for s in phase.steps if run.status(s.id) in BAD]
     if bad:
         spec = bad[0]
+        # what may follow depends on the step and the run: the step's detail lists it
         return (
-            f"{spec.title} {run.status(spec.id)}: open {phase.title} (enter), then retry (r), "
-            "override with a reason (o) or roll back (R)."
+            f"{spec.title} {run.status(spec.id)}: open {phase.title} (enter); its detail says "
+            "what failed, what to do and which keys apply."
         )
     step_id = run.next_step(phase_id)
     if step_id is None:

@@ -373,22 +373,26 @@ def _field_info(loc: tuple[Any, ...]) -> Any:
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    """The config, or a ConfigError listing every problem at once (secret keys first), one
+    line each with the field's TOML path."""
     secrets = _find_secret_keys(data)
-    if secrets:
-        lines = [
-            f"{_toml_location(loc)}: passwords and secrets are refused in the config; "
-            "log in with an SSH key (identity_file) or the SSH agent"
-            for loc in secrets
-        ]
-        raise ConfigError(lines, path)
+    lines = [
+        f"{_toml_location(loc)}: passwords and secrets are refused in the config; "
+        "log in with an SSH key (identity_file) or the SSH agent"
+        for loc in secrets
+    ]
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = []
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
+            if loc in secrets and error["type"] == "extra_forbidden":
+                continue  # already told, with the advice that fits a secret
             lines.append(f"{_toml_location(loc)}: {_describe_error(error)}")
-        raise ConfigError(lines, path) from None
+    else:
+        if not lines:
+            return config
+    raise ConfigError(lines, path)
 
 
 def load_config(path: Path) -> Config:

@@ -217,6 +217,12 @@ class ThresholdsConfig(_Section):
     poll_interval_seconds: PositiveSeconds = 2.0
     session_drain_timeout_seconds: PositiveSeconds = 900.0
     maintenance_minutes: Annotated[int, Field(ge=1)] = 30
+    unhealthy_grace_polls: Annotated[int, Field(ge=1, le=10_000)] = 3
+    """Wait steps: a failing Docker health check fails the wait only after it was seen on this
+    many polls in a row and for `unhealthy_grace_seconds` (both: Docker health can recover
+    after a failing start, and early polls come fast). `exited`/`dead` fail at once."""
+    unhealthy_grace_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 30.0
+    """See `unhealthy_grace_polls`; 0 with 1 poll fails on the first unhealthy answer."""
 
 
 FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]

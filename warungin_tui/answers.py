@@ -26,8 +26,10 @@ class HumanAnswers:
 
     if TYPE_CHECKING:
         run: Run
-        busy: str | None
         enforce_gates: bool
+
+        @property
+        def busy(self) -> str | None: ...
 
         def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
 

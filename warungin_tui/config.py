@@ -394,7 +394,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
             if loc in secrets and error["type"] == "extra_forbidden":
                 continue  # already told, with the advice that fits a secret
-            lines.append(f"{_toml_location(loc)}: {_describe_error(error)}")
+            lines.append(f"{_toml_location(loc)}: {_describe_error(dict(error))}")
     else:
         if not lines:
             return config

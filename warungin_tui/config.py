@@ -114,6 +114,9 @@ class EndpointsConfig(_Section):
     """Frontend URL as a user's browser opens it."""
     api_via_ssh: bool = True
     """Probe the API through an SSH port forward (it is usually bound to the server's localhost)."""
+    ca_bundle: Annotated[str, _checked(rules.ca_bundle_problem)] | None = None
+    """A PEM file of private CA certificates trusted besides the system's CA store (an absolute
+    path on this machine, `~` allowed)."""
 
     @field_validator("api", "frontend")
     @classmethod

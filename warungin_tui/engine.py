@@ -102,7 +102,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         self.read_only = read_only
         """Why this process may only look at the run (another process has it open), or None."""
         self._host_lock_held = False
-        self.http = HttpProber(remote)
+        self.http = HttpProber(remote, config.endpoints.ca_bundle)
         self._listeners: list[Listener] = []
         self.slots = StepSlots()
         self._seq = 0

@@ -8,14 +8,20 @@ connection and records each, even when one fails. Against a real OpenSSH sshd.
 from __future__ import annotations
 
 import asyncio
+import io
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from tests.app_fixtures import HEALTHY_RULES, make_app
+from tests.fake_remote import FakeRemote
 from tests.faultproxy import FaultProxy
 from tests.playbook_driver import drive
+from tests.test_app import on_screen, start, until
+from warungin_tui.app import WarunginApp
 from warungin_tui.config import Config, TargetConfig, journal_dir, load_config, parse_config
 from warungin_tui.engine import Engine
 from warungin_tui.errors import StepBusy
@@ -27,6 +33,7 @@ from warungin_tui.run import Run, StepStatus
 from warungin_tui.sandbox.openssh import OpenSSHServer
 from warungin_tui.sandbox.target import RehearsalTarget
 from warungin_tui.stepslots import StepSlots
+from warungin_tui.widgets.step_list import RowList
 
 PHASE3 = [
     "phase3.health",
@@ -266,3 +273,52 @@ async def test_a_drop_with_two_probes_running_interrupts_both_and_resume_agrees(
         assert resumed.run.running_steps() == []
     finally:
         await resumed.aclose()
+
+
+# -- the wizard: `a` on Phase 3 shows every probe running -----------------------------------------
+class GatedRemote(FakeRemote):
+    """Phase 3's commands over SSH wait at a gate the test opens: all of them are running."""
+
+    GATED = ("SELECT version()", "compose logs", "SELECT COUNT(*)")
+
+    def __init__(self) -> None:
+        super().__init__(rules=list(HEALTHY_RULES))
+        self.gate = asyncio.Event()
+
+    async def run(
+        self, command: str, *, timeout: float, on_output: Any = None, record: Any = None
+    ) -> Any:
+        if any(needle in command for needle in self.GATED):
+            await self.gate.wait()
+        return await super().run(command, timeout=timeout, on_output=on_output)
+
+
+def row_text(app: WarunginApp, step_id: str) -> str:
+    console = Console(width=100, file=io.StringIO(), color_system=None)
+    console.print(app.screen.query_one(RowList).get_option(step_id).prompt)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+async def test_a_on_phase3_shows_each_probe_running_at_once(tmp_path: Path) -> None:
+    remote = GatedRemote()
+    app, _ = make_app(tmp_path, remote)
+    gated = ["phase3.database", "phase3.error_logs", "phase3.concurrent_users"]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start(pilot)
+        run = app.require_engine().run
+        for phase_id in ("pre", "phase1", "phase2"):
+            app.require_engine().override_gate(phase_id, "test: done elsewhere")
+        app.open_phase("phase3")
+        await on_screen(pilot, "phase-phase3")
+        await pilot.press("a")
+        await until(pilot, lambda: sorted(run.running_steps()) == sorted(gated))
+        await pilot.pause()
+        for step_id in gated:  # the list shows each one's own state
+            assert "running" in row_text(app, step_id), row_text(app, step_id)
+        assert "passed" in row_text(app, "phase3.auth")
+        assert "Database verification (and 2 more probes)" == app.busy_step()
+        remote.gate.set()
+        await until(pilot, lambda: run.gate_holds("phase3"), timeout=20)
+        await until(pilot, lambda: not app.step_workers())
+        for step_id in gated:
+            assert "passed" in row_text(app, step_id)

@@ -23,16 +23,23 @@ from tests.playbook_driver import drive
 from tests.test_app import on_screen, start, until
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import Config, TargetConfig, journal_dir, load_config, parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.rules import (
+    Action,
+    busy_with,
+    may_run_together,
+    runs_together,
+    step_refusal,
+)
+from warungin_tui.engine.run import Run
+from warungin_tui.engine.stepslots import StepSlots
 from warungin_tui.errors import StepBusy
 from warungin_tui.journal import read_journal, verify_journal
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import build_playbook
 from warungin_tui.remote import Remote
-from warungin_tui.rules import Action, busy_with, may_run_together, runs_together, step_refusal
-from warungin_tui.run import Run, StepStatus
 from warungin_tui.sandbox.openssh import OpenSSHServer
 from warungin_tui.sandbox.target import RehearsalTarget
-from warungin_tui.stepslots import StepSlots
 from warungin_tui.widgets.step_list import RowList
 
 PHASE3 = [
@@ -279,7 +286,7 @@ async def test_a_drop_with_two_probes_running_interrupts_both_and_resume_agrees(
     assert verify_journal(engine.journal.path).ok
 
     # resume rebuilds the run with the playbook the test made
-    monkeypatch.setattr("warungin_tui.engine.build_playbook", lambda config: playbook)
+    monkeypatch.setattr("warungin_tui.engine.engine.build_playbook", lambda config: playbook)
     resumed = Engine.resume(config, crashed)
     try:
         for name in ("a", "b"):

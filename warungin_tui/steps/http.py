@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepSpec
 from warungin_tui.redact import redact_text, window
-from warungin_tui.run import StepStatus
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.steps.base import StepContext
 from warungin_tui.templating import render_plain
 
 if TYPE_CHECKING:
     import httpx
 
-    from warungin_tui.remote import Remote
+    from warungin_tui.remote_api import RemoteLink
 
 BODY_KEPT = 4000
 MAX_BODY_BYTES = 1024 * 1024  # read at most this much of an answer (a gzip bomb stops here)
@@ -51,7 +51,7 @@ class HttpProber:
     side (the frontend) honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY; a port-forwarded probe goes
     to this machine's loopback and never through a proxy."""
 
-    def __init__(self, remote: Remote | None, ca_bundle: str | None = None) -> None:
+    def __init__(self, remote: RemoteLink | None, ca_bundle: str | None = None) -> None:
         self.remote = remote
         self.ca_bundle = ca_bundle
         self._client: httpx.AsyncClient | None = None

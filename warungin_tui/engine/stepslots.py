@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from warungin_tui.engine.rules import busy_with
 from warungin_tui.errors import StepBusy
 from warungin_tui.playbook import StepSpec
-from warungin_tui.rules import busy_with
 
 
 class StepSlots:

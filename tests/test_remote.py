@@ -32,9 +32,12 @@ pytestmark = pytest.mark.sshd
 STREAM_100 = "for i in $(seq 1 100); do echo $i; sleep 0.1; done"
 
 
-@pytest.fixture
-async def remote(target_config: TargetConfig) -> AsyncIterator[Remote]:
-    remote = Remote(target_config)
+@pytest.fixture(params=["shell", "exec"])
+async def remote(
+    target_config: TargetConfig, request: pytest.FixtureRequest
+) -> AsyncIterator[Remote]:
+    """Both ways of running a command: the connection's persistent shell, one exec each."""
+    remote = Remote(target_config, persistent_shell=request.param == "shell")
     yield remote
     await remote.close()
 

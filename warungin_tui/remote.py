@@ -42,6 +42,8 @@ FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while 
 MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
 MAX_LINE_CHARS = 10_000  # a longer line is cut (a 2.5 MB "line" must not reach the journal)
 MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
+SHELL_MAX_CONCURRENT = 16  # commands at once in the persistent shell (no channel each: no
+# MaxSessions limit; this bounds the load on the host)
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
 MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024  # far beyond any real known_hosts; /dev/zero is not
 MAX_KEY_FILE_BYTES = 1024 * 1024  # an RSA-16384 private key is ~13 kB
@@ -251,6 +253,7 @@ class Remote:
         keepalive_count_max: int = 3,
         max_concurrent: int = 5,
         persistent_shell: bool = True,
+        shell_max_concurrent: int = SHELL_MAX_CONCURRENT,
     ) -> None:
         self.target = target
         self.connect_timeout = connect_timeout
@@ -260,6 +263,7 @@ class Remote:
         # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never
         # (docs/ssh-notes.md 5).
         self._semaphore = asyncio.Semaphore(max_concurrent)
+        self._shell_slots = asyncio.Semaphore(shell_max_concurrent)
         self._connect_lock = asyncio.Lock()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._client: _Client | None = None
@@ -376,11 +380,15 @@ class Remote:
             script = _RECORDED_WRAPPER.format(inner=inner, record=record)
         # The outer `sh -c` makes the wrapper independent of the user's login shell.
         wrapped = "sh -c " + shlex.quote(script)
+        # A NUL cannot travel in the shell's one-line request: such a command gets a channel.
+        if "\0" not in command and (shell := await self._running_shell()) is not None:
+            async with self._shell_slots:
+                if shell.usable:  # else it ended while this command waited: use a channel
+                    started = time.monotonic()
+                    job = shell.submit(command, _seconds(timeout), record)
+                    return await self._collect_job(command, job, timeout, on_output, started)
         async with self._semaphore:
             started = time.monotonic()
-            if "\0" not in command and (shell := await self._running_shell()) is not None:
-                job = shell.submit(command, _seconds(timeout), record)
-                return await self._collect_job(command, job, timeout, on_output, started)
             if self.shell_fallback is not None and not self._fallback_told and on_output:
                 self._fallback_told = True  # said once, in the first output that can show it
                 why = self.shell_fallback

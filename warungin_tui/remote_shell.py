@@ -273,6 +273,9 @@ class RemoteShell:
     def submit(self, command: str, seconds: str, record: str | None) -> ShellJob:
         """Start `command` (run with `sh -c` under `timeout SECONDS`); `record`: a shell word."""
         job = ShellJob(self, next(self._ids))
+        if self.failure is not None:
+            job._fail(self.failure, lost_connection=False)
+            return job
         self._jobs[job.id] = job
         where = record or "''"
         self.send(f"j {job.id} {seconds} {_one_line_word(command)} {where}\n")

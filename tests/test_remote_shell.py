@@ -242,3 +242,19 @@ async def test_a_shell_killed_mid_command_interrupts_it_then_commands_fall_back(
     finally:
         if alive(pid):  # nobody was left to stop it: the test does
             os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_login_script_that_prints_does_not_stop_the_shell(tmp_path: Path) -> None:
+    """The user's login shell runs BASH_ENV first: what it prints precedes the driver's ready
+    line and must neither break the protocol nor reach a command's output."""
+    noise = tmp_path / "noise.sh"
+    noise.write_text("echo 'Welcome to the store server'; printf '0 o 9 and no newline'\n")
+    env = {"BASH_ENV": str(noise), "TMPDIR": str(tmp_path)}
+    with OpenSSHServer(tmp_path / "sshd", env=env) as server:
+        remote = Remote(target_for(server, tmp_path))
+        try:
+            result = await remote.run("echo hi", timeout=10)
+            assert (result.exit_status, result.stdout) == (0, "hi\n")
+            assert remote.shell_pid is not None and remote.shell_fallback is None
+        finally:
+            await remote.close()

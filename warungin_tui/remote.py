@@ -551,9 +551,11 @@ class Remote:
             async with asyncio.timeout(timeout + CLIENT_GRACE_S) as deadline:
                 while True:
                     arrived = await job.wait(FLUSH_INTERVAL_S)
+                    # Read before taking: every chunk precedes the end, so none is left behind.
+                    over = job.over
                     for stream, data in job.take():
                         await output.feed(stream, decoders[stream].decode(data))
-                    if job.over:
+                    if over:
                         break
                     if not arrived:
                         await output.flush()

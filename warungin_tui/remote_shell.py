@@ -11,7 +11,8 @@ as in remote.py), and two relays copy its stdout and stderr to the channel in fr
                           a missing last newline and framing look-alikes all pass untouched
     ID x STATUS\\n         the command ended (`-` if its status could not be read); sent after
                           the last chunk of both streams
-    0 r VERSION PID\\n     the driver is ready
+    0 r VERSION PID\\n     the driver is ready (after a newline: a login script's output
+                          before it, skipped, may lack its last one)
 
 Chunks of concurrent commands never interleave: a relay writes a whole frame while holding a
 token read from a FIFO (a lock that needs no polling and no extra process). When the channel's
@@ -37,6 +38,7 @@ REQUIRED_TOOLS = "timeout dd cat mkfifo mktemp tail rm mv wc sleep"
 """Commands the driver checks for before it says it is ready (all coreutils)."""
 
 START_TIMEOUT_S = 15.0  # the login shell's start-up included
+MAX_LOGIN_NOISE_BYTES = 1 << 20  # what a login script may print before the driver starts
 MAX_HEADER_BYTES = 64  # a frame header is a few digits and letters: more is a broken stream
 MAX_FRAME_BYTES = 1 << 20  # relays send at most 64 KiB a frame
 MAX_BUFFERED_BYTES = 4 << 20  # per command: past this the reader waits for the consumer
@@ -101,7 +103,7 @@ j() {{
   ) </dev/null >/dev/null 2>&1 &
 }}
 k() {{ true >"$D/$1.k"; read -r p <"$D/$1.pid" && kill -TERM "$p"; }} 2>/dev/null
-read -r _ <&5; printf '0 r {protocol} %s\n' "$$" >&4; echo >&5
+read -r _ <&5; printf '\n0 r {protocol} %s\n' "$$" >&4; echo >&5
 while IFS= read -r l; do eval "$l"; done
 true >"$D/down"
 for x in "$D"/*.pid; do read -r p <"$x" && kill -TERM "$p"; done 2>/dev/null
@@ -342,6 +344,15 @@ class RemoteShell:
                             job._push(stream, data)
                             await job._room()
                         continue
+                    if not self._ready.done():  # a login script may print before the driver
+                        end = buffer.find(b"\n", position)
+                        if end < 0:
+                            if len(buffer) > MAX_LOGIN_NOISE_BYTES:
+                                raise ValueError("no ready line from the remote shell")
+                            break
+                        if not buffer.startswith(b"0 r ", position):
+                            position = end + 1
+                            continue
                     end = buffer.find(b"\n", position, position + MAX_HEADER_BYTES)
                     if end < 0:
                         if len(buffer) - position >= MAX_HEADER_BYTES:

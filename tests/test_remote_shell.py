@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -83,8 +84,14 @@ async def test_concurrent_commands_run_together_in_one_shell_outputs_apart(
         assert result.stderr == "".join(f"err-{i}-{n}\n" for n in (1, 2, 3))
         assert collectors[i].lines("stdout") == [f"out-{i}-{n}" for n in (1, 2, 3)]
     assert remote.shell_fallback is None
-    assert len(shell_folders(host_tmp)) == 1, "one shell served every command"
+    folders = shell_folders(host_tmp)
+    assert len(folders) == 1, "one shell served every command"
+    # Each command's files are gone before its end is reported; the lock FIFO stays.
+    assert sorted(path.name for path in folders[0].iterdir()) == ["lock"]
+    assert stat.S_IMODE(folders[0].stat().st_mode) == 0o700
     assert server.log().count("Accepted publickey") == 1
+    await remote.close()
+    await wait_until(lambda: not shell_folders(host_tmp), what="the shell to remove its folder")
 
 
 async def test_hostile_output_passes_untouched_while_others_run(

@@ -3,6 +3,10 @@
 Built on docs/ssh-notes.md: root sessions ignore SSH signals, so the host enforces timeouts;
 keepalive turns a dead network into an error; sshd allows 10 channels per connection; output
 is read in chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
+
+Commands run in the connection's persistent shell (remote_shell.py: the login shell starts once,
+commands run side by side over one channel) with the same guarantees as the per-command exec
+channel below, which remains the way where that shell cannot start or has broken.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import asyncssh
 
 from warungin_tui.config import TargetConfig
+from warungin_tui.errors import WarunginError
+from warungin_tui.remote_api import OutputCallback
 from warungin_tui.remote_shell import (
     DriverProcess,
     RemoteShell,
@@ -37,7 +39,6 @@ from warungin_tui.remote_shell import (
 
 _Opened = TypeVar("_Opened")
 
-OutputCallback = Callable[[str, list[str]], Awaitable[None] | None]
 """Receives (stream, lines): stream is "stdout" or "stderr", lines without their newline."""
 
 KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much later
@@ -97,7 +98,7 @@ class CommandResult:
     duration_s: float
 
 
-class RemoteError(Exception):
+class RemoteError(WarunginError):
     """Anything that went wrong talking to the host; `title` is a short heading for the UI."""
 
     title = "SSH error"
@@ -338,7 +339,8 @@ class Remote:
             except asyncssh.DisconnectError as exc:
                 raise RemoteError(f"{where}: SSH login failed: {exc.reason}") from None
             except OSError as exc:  # refused, no route; DNS (socket.gaierror: errno < 0)
-                reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or exc
+                errno = exc.errno or 0
+                reason = os.strerror(errno) if errno > 0 else exc.strerror or exc
                 raise HostUnreachable(f"{where}: {reason}") from None
             except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
                 raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None

@@ -277,6 +277,7 @@ class Remote:
         # cannot start or broke on this connection: then each command gets its own channel.
         self.persistent_shell = persistent_shell
         self._shell: RemoteShell | None = None
+        self._shell_starting: asyncio.Task[None] | None = None
         self._shell_lock = asyncio.Lock()
         self.shell_fallback: str | None = None
         """Why commands run one exec channel each on this connection (None: they do not)."""
@@ -345,6 +346,9 @@ class Remote:
             except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
                 raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None
             self._conn, self._client = conn, client
+            if self.persistent_shell:
+                self._shell_starting = asyncio.create_task(self._prestart_shell(conn))
+                self._shell_starting.add_done_callback(_retrieve_exception)
 
     async def trust_host_key(self, error: HostKeyUnknown) -> None:
         """Append the key from `error` to known_hosts (created 0600 in a 0700 folder)."""
@@ -436,9 +440,11 @@ class Remote:
         for listener in self._forwards.values():
             listener.close()
         self._forwards.clear()
+        if self._shell_starting is not None:
+            self._shell_starting.cancel()
         if self._shell is not None:
             self._shell.close()
-        self._shell = None
+        self._shell = self._shell_starting = None
         self.shell_fallback = None  # a new connection tries the shell again
         if self._conn is not None:
             self._conn.close()
@@ -521,22 +527,35 @@ class Remote:
                 return None
             if self._shell is not None and self._shell.usable:
                 return self._shell
-            conn = self._conn
-            try:
-                shell = await RemoteShell.start(self._open_driver, KILL_AFTER_S)
-            except ShellUnavailable as exc:
-                if self._conn is conn and self.connected:
-                    self.shell_fallback = f"the remote shell could not start ({exc.reason})"
-                    return None
+            return await self._start_shell()
+
+    async def _prestart_shell(self, conn: asyncssh.SSHClientConnection) -> None:
+        """Start the shell right after connecting: its channel, login shell and ready line
+        overlap what the caller does before its first command (which waits for it)."""
+        async with self._shell_lock:
+            if self._conn is conn and self.connected and self._shell is None:
+                with contextlib.suppress(RemoteError):  # the first command meets it again
+                    await self._start_shell()
+
+    async def _start_shell(self) -> RemoteShell | None:
+        """Start this connection's shell (the shell lock held); None where it cannot run."""
+        conn = self._conn
+        try:
+            shell = await RemoteShell.start(self._open_driver, KILL_AFTER_S)
+        except ShellUnavailable as exc:
+            if self._conn is conn and self.connected:
+                self.shell_fallback = f"the remote shell could not start ({exc.reason})"
+                return None
+            if self._conn is conn:
                 self._discard()
-                raise RemoteError(
-                    f"{self.target.label}: connection lost while starting the remote shell"
-                ) from None
-            if self._conn is not conn:  # a reconnect meanwhile: this shell's connection is gone
-                shell.close()
-                return await self._running_shell()
-            self._shell = shell
-            return shell
+            raise RemoteError(
+                f"{self.target.label}: connection lost while starting the remote shell"
+            ) from None
+        if self._conn is not conn:  # a reconnect meanwhile: this shell's connection is gone
+            shell.close()
+            return None  # this command gets a channel; the next starts a shell
+        self._shell = shell
+        return shell
 
     async def _collect_job(
         self,

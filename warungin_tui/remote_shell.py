@@ -263,7 +263,7 @@ class RemoteShell:
         except TimeoutError:
             shell.close()
             raise ShellUnavailable(f"no answer within {START_TIMEOUT_S:g} s") from None
-        except ShellUnavailable:
+        except BaseException:  # it said it cannot run, or the caller was cancelled
             shell.close()
             raise
         return shell

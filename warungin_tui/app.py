@@ -362,11 +362,18 @@ class WarunginApp(App[int]):
 
     # -- navigation --------------------------------------------------------------------------
     def open_phase(
-        self, phase_id: str, step_id: str | None = None, *, follow: bool = False
+        self,
+        phase_id: str,
+        step_id: str | None = None,
+        *,
+        follow: bool = False,
+        autorun: bool = False,
     ) -> None:
         """Show a phase (and select a step): replaces the phase screen on top of the overview.
 
         `follow`: the cursor follows the steps as they run (rollback, run-all).
+        `autorun`: its automated steps start as `a` would (`n` from a finished phase: going on
+        is what the operator asked for; destructive steps still ask, refusals stay silent).
         """
         from warungin_tui.screens.phase import PhaseScreen
 
@@ -378,15 +385,22 @@ class WarunginApp(App[int]):
             if step_id is not None and select is not None:
                 select(step_id)
             return
-        screen = self._screen_for(phase_id, step_id)
+        if autorun and self.engine is not None:
+            # Only a phase nothing has run in yet: a failed step is retried by `r`, not by `n`.
+            run = self.engine.run
+            steps = run.playbook.phase(phase_id).steps
+            autorun = all(run.status(s.id) == StepStatus.PENDING for s in steps if s.automated)
+        screen = self._screen_for(phase_id, step_id, autorun=autorun)
         if isinstance(screen, PhaseScreen):
-            screen.following = follow
+            # A phase with checks to tick keeps the cursor where the operator works.
+            automated_only = all(s.automated for s in screen.phase.steps)
+            screen.following = follow or (screen.autorun and automated_only)
         if isinstance(top, RunScreen) and not isinstance(top, OverviewScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
 
-    def _screen_for(self, phase_id: str, step_id: str | None) -> RunScreen:
+    def _screen_for(self, phase_id: str, step_id: str | None, *, autorun: bool) -> RunScreen:
         from warungin_tui.screens.completion import CompletionScreen
         from warungin_tui.screens.golive import GoLiveScreen
         from warungin_tui.screens.phase import PhaseScreen
@@ -395,15 +409,15 @@ class WarunginApp(App[int]):
         if phase_id == "report":
             return ReportScreen(step_id)
         if phase_id == "golive":
-            return GoLiveScreen()
+            return GoLiveScreen(autorun=autorun)
         if phase_id == "completion":
             return CompletionScreen(phase_id, step_id)
         if phase_id == "monitoring":
             from warungin_tui.screens.monitoring import MonitoringScreen
 
-            return MonitoringScreen(phase_id, step_id)
+            return MonitoringScreen(phase_id, step_id, autorun=autorun)
         # The checklist's automated items run by themselves when it opens (once a session).
-        autorun = phase_id == "pre" and "pre" not in self._autoran
+        autorun = autorun or (phase_id == "pre" and "pre" not in self._autoran)
         self._autoran.add(phase_id)
         return PhaseScreen(phase_id, step_id, autorun=autorun)
 

@@ -117,6 +117,9 @@ def step_state_text(
     icon = STEP_ICONS[status]
     if status == StepStatus.PENDING:
         return icon, PENDING_WORDS[spec.kind], style
+    signed = result.value if isinstance(result.value, dict) else {}
+    if spec.kind == StepKind.SIGNOFF and status == StepStatus.PASSED and signed.get("name"):
+        return icon, f"signed: {signed['name']}", style  # who signed, not just "passed"
     took = duration(result.duration_s) if spec.automated else ""
     return icon, f"{status} {took}".strip(), style
 

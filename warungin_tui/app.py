@@ -86,10 +86,13 @@ class WarunginApp(App[int]):
         prepare_engine: Callable[[Engine], None] | None = None,
         clock: Callable[[], datetime] | None = None,
         demo_keep_dir: Path | None = None,
+        demo_scenario: str | None = None,
     ) -> None:
         super().__init__()
         self.demo_keep_dir = demo_keep_dir
         """Set by `demo`: its run cannot be resumed; journal and exports move here at exit."""
+        self.demo_scenario = demo_scenario
+        """Set by `demo`: the rehearsal scenario in a line ("healthy: Everything works ...")."""
         self.config = config
         self.config_path = config_path
         self.journal_dir = journal_dir or default_journal_dir(config)
@@ -157,7 +160,9 @@ class WarunginApp(App[int]):
         self.saved_run = load_unfinished_run(self.config, self.journal_dir)
         saved = self.saved_run
         path, run = (saved.path, saved.run) if saved is not None else (None, None)
-        self.push_screen(StartScreen(self.config, self.config_path, path, run))
+        self.push_screen(
+            StartScreen(self.config, self.config_path, path, run, scenario=self.demo_scenario)
+        )
 
     def on_start_requested(self, message: StartRequested) -> None:
         self.connect_and_start(message.operator, message.resume_path)
@@ -449,6 +454,11 @@ class WarunginApp(App[int]):
         return run_refusal(self.engine.run, self.RUN_ACTIONS[action], busy=self.busy_step())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "request_quit":
+            # While a text field has focus `q` is a letter: the footer must not offer it.
+            from textual.widgets import Input
+
+            return not isinstance(self.focused, Input)
         return self.refusal(action) is None
 
     def action_explain_app(self, action: str) -> None:

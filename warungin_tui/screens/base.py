@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from warungin_tui.errors import ReadOnlyRun
+from warungin_tui.lifecycle import RunState, run_state
 from warungin_tui.playbook import StepKind, StepSpec
 from warungin_tui.rules import Action, Refusal, next_phase_id, phase_refusal, step_refusal
 from warungin_tui.run import GATE_OK, Run
@@ -78,6 +79,14 @@ def step_action_for_key(key_action: str, spec: StepSpec) -> Action | None:
     return STEP_KEY_ACTIONS.get(key_action)
 
 
+def release_running(run: Run) -> str:
+    """The release on the host as the run knows it: after a rollback, the restored one."""
+    restored = run.values.get("pre_version")
+    if run_state(run) == RunState.ROLLED_BACK and restored:
+        return f"{restored} (rolled back from {run.release})"
+    return run.release
+
+
 def signed_name(run: Run, role: str | None) -> str:
     """The name last signed for `role` in this run ("" if none): typed once, offered again."""
     name = ""
@@ -121,7 +130,7 @@ class RunScreen(Screen[None]):
 
     def refresh_bar(self) -> None:
         run = self.run
-        right = Text(f"release {run.release}")
+        right = Text(f"release {release_running(run)}")
         if self.engine.read_only:
             right = Text("READ-ONLY  ", style="bold yellow") + right
         self.query_one(RunBar).show(self.bar_left(), right)

@@ -204,6 +204,9 @@ def next_hint(run: Run) -> str:
     """What the operator should do next, in one sentence."""
     state = run_state(run)
     if state == RunState.FINISHED:
+        finished, exported = run.finished_at or "", run.exported_at or ""
+        if exported and exported >= finished:
+            return "The run is finished, sealed and its log exported; q quits."
         return "The run is finished and sealed; export the log (e) and quit (q)."
     if state == RunState.ABANDONED:
         return "The run was abandoned; N starts a new run, q quits."

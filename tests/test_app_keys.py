@@ -181,7 +181,7 @@ def test_header_release_follows_a_rollback(tmp_path: Path) -> None:
     run.rollbacks.append({"ok": False})
     assert release_running(run) == "1.1.0"  # a rollback under way restored nothing yet
     run.rollbacks[-1]["ok"] = True
-    assert release_running(run) == "1.0.0 (rolled back from 1.1.0)"
+    assert release_running(run) == "1.0.0 (rolled back)"
 
 
 def test_what_next_after_finish_knows_the_export(tmp_path: Path) -> None:

@@ -199,3 +199,19 @@ def test_what_next_after_finish_knows_the_export(tmp_path: Path) -> None:
     run.exported_at = "2025-01-01T02:00:01.000+00:00"
     hint = next_hint(run)
     assert "exported" in hint and "(e)" not in hint and "q quits" in hint
+
+
+async def test_after_finish_and_export_what_next_says_quit(tmp_path: Path) -> None:
+    from warungin_tui.screens.messages import FinishRequested
+
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await start(pilot)
+        run = engine_of(app).run
+        hint = text_of(app.screen.query_one("#next", Static))
+        engine_of(app).decide("HOLD FOR REVIEW", authorized_by="Pat Product", effective_at="")
+        assert app.request(FinishRequested())  # F, y: the run is sealed and exported
+        await until(pilot, lambda: run.finished_at is not None and run.exported_at is not None)
+        await until(pilot, lambda: text_of(app.screen.query_one("#next", Static)) != hint)
+        hint = text_of(app.screen.query_one("#next", Static))
+        assert "log exported; q quits" in hint and "export the log (e)" not in hint

@@ -31,6 +31,7 @@ from warungin_tui.screens.messages import (
 )
 from warungin_tui.screens.prompt import ChoicePrompt, FormPrompt, TextPrompt
 from warungin_tui.screens.report import ITEM_MARKS
+from warungin_tui.widgets.format import next_hint
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 
@@ -104,7 +105,9 @@ class GoLiveScreen(RunScreen):
         if self.refusal_text:
             text.append(f"\n{self.refusal_text}\n", style="bold red")
         closed = run_refusal(run, Action.DECIDE)
-        if closed is not None:
+        if run.finished_at is not None:
+            text.append(f"\n{next_hint(run)}", style="dim")  # exported or not: what is left
+        elif closed is not None:
             text.append(f"\n{closed.reason}", style="dim")
         else:
             text.append(

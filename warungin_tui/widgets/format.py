@@ -237,7 +237,7 @@ def next_hint(run: Run) -> str:
     if spec.automated:
         return f"{where} and run its automated steps (a); next: {spec.title}."
     if spec.kind == StepKind.SIGNOFF:
-        return f"{where}: the {spec.role} signs off (space, then the name)."
+        return f"{where}: the {spec.role} signs off (enter, then the name)."
     if spec.kind == StepKind.INPUT:
         return f"{where} and fill in: {spec.title} (enter)."
-    return f"{where} and check: {spec.title} (space passes, x fails)."
+    return f"{where} and check: {spec.title} (space passes, m with a note, x fails)."

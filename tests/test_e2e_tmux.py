@@ -160,9 +160,9 @@ def test_demo_to_the_end_with_keys_only_keeps_the_rehearsal(tmp_path: Path, scre
     screen.wait_for("rehearsal watched for minutes")
     screen.keys("Enter")
     screen.wait_for("Finish the run?")  # offered once the decision is in
-    assert "GO-LIVE APPROVED" in screen.text()
     screen.keys("y")
     screen.wait_for("Log exported", timeout=30)
+    assert "☒ GO-LIVE APPROVED" in screen.text()
     screen.keys("q")
     dialog = screen.wait_for(CONFIRM)
     assert "cannot be resumed" in dialog

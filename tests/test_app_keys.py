@@ -22,7 +22,7 @@ from tests.test_app import (
     text_of,
     until,
 )
-from warungin_tui.run import StepStatus
+from warungin_tui.outcome import StepStatus
 from warungin_tui.screens.base import release_running
 from warungin_tui.widgets.format import next_hint
 from warungin_tui.widgets.step_list import RowList
@@ -170,7 +170,7 @@ async def test_start_screen_shows_quit_and_the_scenario_and_q_types(tmp_path: Pa
 
 def test_header_release_follows_a_rollback(tmp_path: Path) -> None:
     from tests.app_fixtures import make_config
-    from warungin_tui.engine import Engine
+    from warungin_tui.engine.engine import Engine
 
     engine = Engine.start_new(
         make_config(tmp_path), tmp_path / "journals", operator="Ana", remote=FakeRemote(rules=[])
@@ -186,7 +186,7 @@ def test_header_release_follows_a_rollback(tmp_path: Path) -> None:
 
 def test_what_next_after_finish_knows_the_export(tmp_path: Path) -> None:
     from tests.app_fixtures import make_config
-    from warungin_tui.engine import Engine
+    from warungin_tui.engine.engine import Engine
 
     engine = Engine.start_new(
         make_config(tmp_path), tmp_path / "journals", operator="Ana", remote=FakeRemote(rules=[])

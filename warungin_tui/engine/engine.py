@@ -15,8 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui import __version__
-from warungin_tui.answers import HumanAnswers
 from warungin_tui.config import Config, parse_config
+from warungin_tui.engine.answers import HumanAnswers
+from warungin_tui.engine.events import check_event
+from warungin_tui.engine.hostguard import HostGuard
+from warungin_tui.engine.issue import the_issue
+from warungin_tui.engine.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
+from warungin_tui.engine.rules import (
+    DECISIONS,
+    Action,
+    Refusal,
+    open_automated_steps,
+    phase_refusal,
+    run_refusal,
+    runs_together,
+    step_refusal,
+)
+from warungin_tui.engine.run import Run, rebuild_run
+from warungin_tui.engine.stepslots import StepSlots
 from warungin_tui.errors import (
     EngineError,
     GateClosed,
@@ -26,9 +42,7 @@ from warungin_tui.errors import (
     StepBusy,
     StillRunningOnHost,
 )
-from warungin_tui.hostguard import HostGuard
 from warungin_tui.hostrecords import record_dir
-from warungin_tui.issue import the_issue
 from warungin_tui.journal import (
     GENESIS,
     Journal,
@@ -38,26 +52,20 @@ from warungin_tui.journal import (
     read_journal,
 )
 from warungin_tui.monitoring.answers import MonitoringAnswers
+from warungin_tui.outcome import GATE_OK, Outcome, StepStatus
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
-from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
-from warungin_tui.rules import (
-    DECISIONS,
-    Action,
-    Refusal,
-    open_automated_steps,
-    phase_refusal,
-    run_refusal,
-    step_refusal,
-)
-from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.redact import LINE_CHARS, STRING_CHARS, StreamRedactor, redact_text, redact_value
+from warungin_tui.remote_api import RemoteLink
+from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
 from warungin_tui.templating import TemplateValueMissing
 from warungin_tui.values import config_values, group_values
 
+PROBES_AT_ONCE = 4
+"""Probes of a `probes_together` phase in flight at once over the one connection (sshd's
+MaxSessions is 10 by default, and `check` may run beside the wizard)."""
 OUTPUT_JOURNAL_LIMIT = 5000
 """Lines per step attempt written to the journal; the rest is counted, not kept."""
 
@@ -75,13 +83,25 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
+TYPED_FIELDS = ("note", "reason", "detail", "blockers", "monitoring_override")
+"""Fields a person may type into (a note, a reason, a blocker) or that quote it: redacted here,
+the one place every answer enters the engine, so a pasted password never reaches the journal."""
+
+
+def redact_typed(event: dict[str, Any]) -> dict[str, Any]:
+    typed = {k: v for k in TYPED_FIELDS if (v := event.get(k))}
+    if not typed:
+        return event
+    return {**event, **{k: redact_value(v, STRING_CHARS) for k, v in typed.items()}}
+
+
 class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
     def __init__(
         self,
         config: Config,
         run: Run,
         journal: Journal | None,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         *,
         enforce_gates: bool = True,
         guard_host: bool = False,
@@ -97,10 +117,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         self.read_only = read_only
         """Why this process may only look at the run (another process has it open), or None."""
         self._host_lock_held = False
-        self.http = HttpProber(remote)
+        self.http = HttpProber(remote, config.endpoints.ca_bundle)
         self._listeners: list[Listener] = []
-        self._lock = asyncio.Lock()
-        self.active_step: str | None = None
+        self.slots = StepSlots()
         self._seq = 0
 
     # -- construction --
@@ -111,7 +130,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         journal_dir: Path,
         *,
         operator: str,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         playbook: Playbook | None = None,
         guard_host: bool = False,
     ) -> Engine:
@@ -139,7 +158,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         config: Config,
         path: Path,
         *,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         guard_host: bool = False,
         saved: SavedRun | None = None,
     ) -> Engine:
@@ -210,9 +229,13 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         return lambda: self._listeners.remove(listener)
 
     def record(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Journal first (fsynced), then fold into the run, then tell listeners."""
+        """Journal first (fsynced), then fold into the run, then tell listeners.
+
+        An event of a kind nobody wrote is refused before it reaches the journal."""
         if self.read_only is not None:
             raise ReadOnlyRun(self.read_only)
+        check_event(event)
+        event = redact_typed(event)
         if self.journal is not None:
             record = self.journal.append(event)
             self._fold_others()
@@ -283,10 +306,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
 
     @property
     def busy(self) -> str | None:
-        """The title of the step being executed, if any (the rulebook's busy rule)."""
-        if not self._lock.locked() or self.active_step is None:
-            return None
-        return self.run.playbook.step(self.active_step).title
+        """What is being executed (its title), if anything: a phase run, a rollback or
+        finishing waits for every running step (the rulebook's busy rule)."""
+        return self.slots.busy()
 
     def refuse(self, refusal: Refusal | None) -> None:
         """Raise the rulebook's refusal; a read-only view (run open elsewhere) refuses all."""
@@ -301,12 +323,13 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         if action is None:
             pending = self.run.status(step_id) == StepStatus.PENDING
             action = Action.RUN_STEP if pending else Action.RETRY
+        spec = self.run.playbook.step(step_id)
+        # busy: only a running step this one may not run beside (read-only probes may)
+        busy = self.slots.busy(spec)
         self.refuse(
-            step_refusal(
-                self.run, step_id, action, busy=self.busy, enforce_gates=self.enforce_gates
-            )
+            step_refusal(self.run, step_id, action, busy=busy, enforce_gates=self.enforce_gates)
         )
-        return self.run.playbook.step(step_id)
+        return spec
 
     def check_phase_action(self, phase_id: str, action: Action) -> None:
         self.refuse(
@@ -324,27 +347,21 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         is recorded as it ended (not run again), a running one raises StillRunningOnHost, and
         only an unknown outcome leads to a new run (confirmed unless the step is retry-safe)."""
         spec = self.check_can_act(step_id)
-        if self._lock.locked():
-            raise StepBusy(f"{self.active_step} is still running")
-        async with self._lock:
-            self.active_step = step_id
-            try:
-                if self.run.status(step_id) == StepStatus.INTERRUPTED:
-                    learned = await self.learn_from_host(spec)
-                    if learned is not None:
-                        return learned
-                if spec.destructive and not confirmed:
-                    raise NeedsConfirmation(f"{spec.title} is destructive: confirm to run it")
-                interrupted = self.run.status(step_id) == StepStatus.INTERRUPTED
-                if interrupted and not spec.retry_safe and not confirmed:
-                    raise NeedsConfirmation(
-                        f"{spec.title} was interrupted and its outcome on the host is unknown; "
-                        "it is not safe to retry blindly: confirm to run it again"
-                    )
-                await self.ensure_host_lock(spec)
-                return await self._execute(spec)
-            finally:
-                self.active_step = None
+        with self.slots.hold(spec):
+            if self.run.status(step_id) == StepStatus.INTERRUPTED:
+                learned = await self.learn_from_host(spec)
+                if learned is not None:
+                    return learned
+            if spec.destructive and not confirmed:
+                raise NeedsConfirmation(f"{spec.title} is destructive: confirm to run it")
+            interrupted = self.run.status(step_id) == StepStatus.INTERRUPTED
+            if interrupted and not spec.retry_safe and not confirmed:
+                raise NeedsConfirmation(
+                    f"{spec.title} was interrupted and its outcome on the host is unknown; "
+                    "it is not safe to retry blindly: confirm to run it again"
+                )
+            await self.ensure_host_lock(spec)
+            return await self._execute(spec)
 
     def output_recorder(self, spec: StepSpec) -> Callable[[str, list[str]], Awaitable[None]]:
         """An output callback journaling one attempt's lines (redacted, bounded).
@@ -366,7 +383,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             if kept or extra:
                 redactor = redactors.setdefault(stream, StreamRedactor())
                 clean = redactor.lines(kept, LINE_CHARS)
-                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": clean}
+                event: dict[str, Any] = {
+                    "type": "step_output", "step": spec.id, "stream": stream, "lines": clean
+                }
                 if extra:
                     event["dropped"] = extra
                 self.record(event)
@@ -460,8 +479,11 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         *,
         confirm: Callable[[StepSpec], Awaitable[bool]] | None = None,
     ) -> list[Outcome]:
-        """Run the phase's automated steps in order; stop at the first one that does not pass."""
+        """Run the phase's automated steps in order; stop at the first one that does not pass.
+        A `probes_together` phase runs its read-only probes at once and reports each."""
         self.check_phase_action(phase_id, Action.RUN_PHASE)
+        if runs_together(self.run, phase_id):
+            return await self._run_together(open_automated_steps(self.run, phase_id))
         outcomes = []
         for spec in open_automated_steps(self.run, phase_id):
             try:
@@ -476,6 +498,24 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             if outcome.status not in GATE_OK:
                 break
         return outcomes
+
+    async def _run_together(self, specs: list[StepSpec]) -> list[Outcome]:
+        """Run read-only probes at the same time over the one connection; each is recorded,
+        whatever the others do. The first exception (a host lock held by another run, a
+        command still running on the host) is raised once every probe has ended."""
+        if specs:
+            await self.ensure_host_lock(specs[0])  # once, not raced by every probe
+        limit = asyncio.Semaphore(PROBES_AT_ONCE)
+
+        async def probe(spec: StepSpec) -> Outcome:
+            async with limit:
+                return await self.run_step(spec.id)
+
+        ended = await asyncio.gather(*(probe(spec) for spec in specs), return_exceptions=True)
+        for item in ended:
+            if isinstance(item, BaseException):
+                raise item
+        return [item for item in ended if isinstance(item, Outcome)]
 
     # -- human answers --
     def finish(self) -> None:

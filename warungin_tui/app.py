@@ -543,7 +543,7 @@ class WarunginApp(App[int]):
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == STEP_GROUP:
+        if worker.group == STEP_GROUP and self.screen_stack:  # none left while exiting
             self.screen.refresh_bindings()  # run keys come back once the worker is done
         if event.state == WorkerState.ERROR:
             error = worker.error

@@ -71,11 +71,10 @@ async def through_pre(pilot: Pilot, watch: DialogWatch) -> None:
 async def run_phase_until(
     pilot: Pilot, watch: DialogWatch, phase_id: str, stop: Callable[[], bool], timeout: float = 90
 ) -> None:
-    """`n` to the phase, `a` to run it, `y` to each destructive confirmation, until `stop`."""
+    """`n` to the phase (its automated steps start), `y` to each destructive confirmation,
+    until `stop`."""
     app = pilot.app
     await pilot.press("n")
-    await on_screen(pilot, f"phase-{phase_id}")
-    await pilot.press("a")
     while not stop():
         await watch.until(pilot, lambda: stop() or app.screen.name == "confirm", timeout)
         if not stop() and app.screen.name == "confirm":
@@ -225,9 +224,7 @@ async def test_errors_in_logs_quotes_the_error_lines(tmp_path: Path) -> None:
             await run_phase_until(pilot, watch, "phase1", gate_holds(app, "phase1"))
             await run_phase_until(pilot, watch, "phase2", gate_holds(app, "phase2"), 120)
             offer = "Phase 3: Post-deployment verification failed. Roll back now?"
-            await pilot.press("n")
-            await on_screen(pilot, "phase-phase3")
-            await pilot.press("a")
+            await pilot.press("n")  # opens Phase 3 and starts its probes
             await watch.until(
                 pilot,
                 lambda: titled(app, offer) or run.status("phase3.error_logs") == StepStatus.FAILED,

@@ -39,7 +39,7 @@ from warungin_tui.journal import (
 )
 from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import LINE_CHARS, StreamRedactor, redact_text, redact_value
+from warungin_tui.redact import redact_text, redact_value
 from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
 from warungin_tui.rules import (
     DECISIONS,
@@ -51,15 +51,13 @@ from warungin_tui.rules import (
     step_refusal,
 )
 from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
+from warungin_tui.step_output import OUTPUT_JOURNAL_LIMIT, OutputRecorder
 from warungin_tui.steps.base import Outcome, StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
 from warungin_tui.templating import TemplateValueMissing
 from warungin_tui.values import config_values, group_values
-
-OUTPUT_JOURNAL_LIMIT = 5000
-"""Lines per step attempt written to the journal; the rest is counted, not kept."""
 
 Listener = Callable[[dict[str, Any]], None]
 Executor = Callable[[StepContext, StepSpec], Awaitable[Outcome]]
@@ -102,6 +100,8 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         self._lock = asyncio.Lock()
         self.active_step: str | None = None
         self._seq = 0
+        self._recorders: dict[str, OutputRecorder] = {}
+        """Output of the attempts under way, by step: `_finish` ends each one."""
 
     # -- construction --
     @classmethod
@@ -346,32 +346,17 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             finally:
                 self.active_step = None
 
-    def output_recorder(self, spec: StepSpec) -> Callable[[str, list[str]], Awaitable[None]]:
-        """An output callback journaling one attempt's lines (redacted, bounded).
-
-        Output enters the engine here, so it is redacted here, once (one redactor per stream:
-        a private key block may span batches); only the lines kept are worth redacting.
-        """
-        journaled = 0
-        dropped = 0
-        redactors = {"stdout": StreamRedactor(), "stderr": StreamRedactor()}
-
-        async def on_output(stream: str, lines: list[str]) -> None:
-            nonlocal journaled, dropped
-            # Count and drop first: only the lines kept are worth redacting.
-            room = max(0, OUTPUT_JOURNAL_LIMIT - journaled)
-            kept, extra = lines[:room], len(lines) - min(room, len(lines))
-            journaled += len(kept)
-            dropped += extra
-            if kept or extra:
-                redactor = redactors.setdefault(stream, StreamRedactor())
-                clean = redactor.lines(kept, LINE_CHARS)
-                event = {"type": "step_output", "step": spec.id, "stream": stream, "lines": clean}
-                if extra:
-                    event["dropped"] = extra
-                self.record(event)
-
-        return on_output
+    def output_recorder(self, spec: StepSpec) -> OutputRecorder:
+        """The output callback of the attempt just started: the first lines journaled (redacted,
+        bounded), all of them in the attempt's side file; `_finish` ends it."""
+        previous = self._recorders.pop(spec.id, None)
+        if previous is not None:
+            previous.finish_now()
+        journal_path = None if self.journal is None else self.journal.path
+        attempt = self.run.results[spec.id].attempts
+        recorder = OutputRecorder(spec.id, self.record, journal_path, attempt)
+        self._recorders[spec.id] = recorder
+        return recorder
 
     def _context(self, spec: StepSpec) -> StepContext:
         """A context for judging a result learned from the host (output already journaled)."""
@@ -383,19 +368,19 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
 
     async def _execute(self, spec: StepSpec) -> Outcome:
         values = self.values(spec)
-        on_output = self.output_recorder(spec)
 
         def on_progress(progress: dict[str, Any]) -> None:
             clean = redact_value(progress)
             self._notify({"event": {"type": "step_progress", "step": spec.id, **clean}})
 
         record = self.new_host_record(spec)
-        ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
-        ctx.host_record = None if record is None else record_dir(record)
         started_event = {"type": "step_started", "step": spec.id, "kind": str(spec.kind)}
         if record is not None:
             started_event["host_record"] = record
         self.record(started_event)
+        on_output = self.output_recorder(spec)  # after step_started: it names the attempt
+        ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
+        ctx.host_record = None if record is None else record_dir(record)
         started = time.monotonic()
         try:
             outcome = await EXECUTORS[spec.kind](ctx, spec)
@@ -413,7 +398,8 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             outcome = Outcome(StepStatus.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded outcome
             outcome = await self._outcome_of_error(exc, spec, record)
-        return self._finish(spec, outcome, started)
+        output = await on_output.finish()  # the side file's backlog, written in its thread
+        return self._finish(spec, outcome, started, output)
 
     async def _outcome_of_error(
         self, exc: Exception, spec: StepSpec, record: str | None = None
@@ -434,9 +420,19 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             return Outcome(StepStatus.FAILED, f"{exc.title}: {exc}")
         return Outcome(StepStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> Outcome:
+    def _finish(
+        self,
+        spec: StepSpec,
+        outcome: Outcome,
+        started: float | None,
+        output: dict[str, Any] | None = None,
+    ) -> Outcome:
         """Record the step's outcome redacted (every field, however deep); return what was
-        recorded, so callers (check, monitor, the wizard) never hold the raw one."""
+        recorded, so callers (check, monitor, the wizard) never hold the raw one. The attempt's
+        output ends here: its side file's name, sha256 and line count go into the event."""
+        recorder = self._recorders.pop(spec.id, None)
+        if output is None:
+            output = {} if recorder is None else recorder.finish_now()
         clean = outcome.redacted()
         duration = None if started is None else round(time.monotonic() - started, 3)
         event: dict[str, Any] = {
@@ -451,6 +447,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         }
         if clean.command:
             event["command"] = clean.command
+        event.update(output)
         self.record(event)
         return clean
 
@@ -563,6 +560,7 @@ __all__ = [
     "GateClosed",
     "JournalLocked",
     "NeedsConfirmation",
+    "OUTPUT_JOURNAL_LIMIT",
     "ReadOnlyRun",
     "SavedRun",
     "RunClosed",

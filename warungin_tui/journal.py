@@ -280,16 +280,36 @@ def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
     lines (listing past runs must not parse every journal); None when the first line is not a
     record."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            first_line = handle.readline()
+            size = os.fstat(handle.fileno()).st_size
+            # A run's end is its last line or close to it: the tail alone settles a finished
+            # run (reading only that much keeps a folder of past runs cheap to list).
+            handle.seek(max(len(first_line), size - OUTLINE_TAIL_BYTES))
+            tail = handle.read()
     except OSError:
         return None
-    end = data.find(b"\n")
     try:
-        first = json.loads(data[:end]) if end > 0 else None
+        first = json.loads(first_line) if first_line.endswith(b"\n") else None
     except ValueError:
         return None
     if not isinstance(first, dict) or not isinstance(first.get("event"), dict):
         return None
+    newline = tail.find(b"\n")
+    if _ended_in(tail[newline + 1 :] if size > len(first_line) + len(tail) else tail):
+        return first["event"], True
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return first["event"], _ended_in(data)
+
+
+OUTLINE_TAIL_BYTES = 16_384
+
+
+def _ended_in(data: bytes) -> bool:
+    """Whether these whole lines hold a run_finished or run_abandoned record."""
     for mark in ENDED_MARKS:
         at = data.rfind(mark)
         while at >= 0:
@@ -300,9 +320,9 @@ def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
                 record = None  # a bad line is read_journal's to report, on resume
             event = record.get("event") if isinstance(record, dict) else None
             if isinstance(event, dict) and event.get("type") in ENDED_TYPES:
-                return first["event"], True
+                return True
             at = data.rfind(mark, 0, start)
-    return first["event"], False
+    return False
 
 
 @dataclass

@@ -34,6 +34,7 @@ from warungin_tui.journal import (
     Journal,
     JournalLocked,
     describe_holder,
+    iter_journal,
     journal_outline,
     read_journal,
 )
@@ -514,11 +515,18 @@ class SavedRun:
 def load_saved_run(config: Config, path: Path) -> SavedRun:
     """Parse a journal once and fold it; JournalError or ConfigError when it cannot be."""
     size = path.stat().st_size
-    records = read_journal(path)
-    config = Engine._recorded_config(config, records, path)
-    run = rebuild_run(build_playbook(config), records)
-    last_hash = records[-1]["hash"] if records else GENESIS
-    return SavedRun(path, config, run, len(records), last_hash, size)
+    run: Run | None = None
+    count, last_hash = 0, GENESIS
+    # Folded as parsed: no list of 10,000 records for the garbage collector to walk.
+    for record in iter_journal(path):
+        if run is None:
+            config = Engine._recorded_config(config, [record], path)
+            run = Run(build_playbook(config))
+        run.apply(record)
+        count, last_hash = count + 1, record["hash"]
+    if run is None:
+        run = Run(build_playbook(config))
+    return SavedRun(path, config, run, count, last_hash, size)
 
 
 def unfinished_journals(journal_dir: Path, target_label: str) -> Iterator[Path]:

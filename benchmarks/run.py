@@ -64,8 +64,10 @@ async def main(args: argparse.Namespace) -> list[Row]:
         if only & {"check", "build"}:
             rows += await ssh_rows(only, args.quick, rounds, args.rtt_ms, tmp)
         if "rss" in only:
-            keys, compare = (400, 0) if args.quick else (10_000, 420)
-            rows += await local_measures.rss_rows(keys, tmp / "rss", compare=compare)
+            keys, compare, warm_up = (400, 0, 400) if args.quick else (10_000, 420, 6_000)
+            rows += await local_measures.rss_rows(
+                keys, tmp / "rss", compare=compare, warm_up=warm_up
+            )
         if "monitor" in only:
             from benchmarks.bench_monitor import monitor_rss_rows
 

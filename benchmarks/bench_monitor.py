@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks.harness import Row
 from warungin_tui.config import MonitoringConfig, journal_dir, load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
 from warungin_tui.monitoring.monitor import Monitor, MonitorOptions
 from warungin_tui.remote import Remote
 from warungin_tui.sandbox.target import RehearsalTarget

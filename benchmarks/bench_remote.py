@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 from warungin_tui.config import parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.run import Run
 from warungin_tui.journal import Journal
 from warungin_tui.playbook import build_playbook
 from warungin_tui.remote import Remote
-from warungin_tui.run import Run
 from warungin_tui.sandbox.openssh import OpenSSHServer
 
 COMMANDS = 20

@@ -15,8 +15,8 @@ from unittest.mock import patch
 from benchmarks.harness import Row, interleaved, ratio_row
 from benchmarks.ssh_measures import REPO, env, until
 from warungin_tui.config import Config, load_config
-from warungin_tui.engine import Engine, load_unfinished_run
-from warungin_tui.run import StepStatus
+from warungin_tui.engine.engine import Engine, load_unfinished_run
+from warungin_tui.outcome import StepStatus
 from warungin_tui.steps import ssh as ssh_steps
 
 SAMPLE = REPO / "sample_config.toml"
@@ -288,8 +288,8 @@ def write_journal(path: Path, config: Config, events: int) -> None:
 
 
 def _run(config: Config) -> Any:
+    from warungin_tui.engine.run import Run
     from warungin_tui.playbook import build_playbook
-    from warungin_tui.run import Run
 
     return Run(build_playbook(config))
 

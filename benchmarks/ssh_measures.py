@@ -14,10 +14,11 @@ from typing import Any
 
 from benchmarks.harness import Row, interleaved, p95, ratio_row
 from benchmarks.target import Link
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.run import Run
 from warungin_tui.headless import run_check
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import StepKind, build_playbook
-from warungin_tui.run import Run, StepStatus
 from warungin_tui.templating import render_command
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import Config, parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
 
 RELEASE = "1.1.0"
 COMMIT_OLD = "a" * 40

@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.config import SEED_SERVICES, load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
 from warungin_tui.journal import Journal
 
 SCRIPT_RULES = [

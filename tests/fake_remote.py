@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from warungin_tui.remote import CommandResult, ConnectionLost
+from warungin_tui.remote import CommandResult, ConnectionLost, HostKeyUnknown
+from warungin_tui.remote_api import OutputCallback
 
 
 class FakeRemote:
-    """Answers commands by substring: the first matching rule's (exit, stdout) is returned."""
+    """Answers commands by substring: the first matching rule's (exit, stdout) is returned.
+
+    Implements remote_api.RemoteLink, like remote.Remote."""
+
+    connected = True
 
     def __init__(
         self, rules: list[tuple[str, int, str]] | None = None, drop_on: str | None = None
@@ -22,7 +25,7 @@ class FakeRemote:
         command: str,
         *,
         timeout: float,
-        on_output: Callable | None = None,
+        on_output: OutputCallback | None = None,
         record: str | None = None,
     ) -> CommandResult:
         self.commands.append(command)
@@ -38,6 +41,12 @@ class FakeRemote:
             partial = CommandResult(command, None, stdout, "", False, 0.5)
             raise ConnectionLost("connection lost", partial)
         return CommandResult(command, exit_status, stdout, "", False, 0.01)
+
+    async def connect(self) -> None:
+        pass
+
+    async def trust_host_key(self, error: HostKeyUnknown) -> None:
+        raise AssertionError("a scripted host has a known key")
 
     async def forward_local(self, host: str, port: int) -> int:
         raise AssertionError("no port forwards in unit tests")

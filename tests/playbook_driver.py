@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.outcome import GATE_OK
 from warungin_tui.playbook import StepKind
-from warungin_tui.run import GATE_OK
 
 ANSWERS = {
     "monitoring.uptime": "99.9",

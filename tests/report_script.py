@@ -20,10 +20,10 @@ import pytest
 
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
-from warungin_tui import engine as engine_module
 from warungin_tui import journal as journal_module
 from warungin_tui.config import Config, parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine import engine as engine_module
+from warungin_tui.engine.engine import Engine
 from warungin_tui.playbook import StepSpec
 from warungin_tui.remote import CommandResult
 from warungin_tui.steps.http import HttpAnswer

@@ -23,9 +23,9 @@ from textual.widgets import Input, Log, Static
 from tests.app_fixtures import HEALTHY_RULES, make_app, psql_count
 from tests.fake_remote import FakeRemote
 from warungin_tui.app import WarunginApp
-from warungin_tui.engine import Engine, find_unfinished_run
+from warungin_tui.engine.engine import Engine, find_unfinished_run
 from warungin_tui.journal import read_journal
-from warungin_tui.run import PhaseStatus, StepStatus
+from warungin_tui.outcome import PhaseStatus, StepStatus
 from warungin_tui.widgets.step_list import RowList
 
 SIZE = (80, 24)
@@ -636,9 +636,9 @@ async def test_wrong_keys_explain_and_export(tmp_path: Path, monkeypatch: Any) -
         written.append(path)
         return [path]
 
-    fake = types.ModuleType("warungin_tui.export")
+    fake = types.ModuleType("warungin_tui.report.export")
     fake.export_recorded = export_recorded  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "warungin_tui.export", fake)
+    monkeypatch.setitem(sys.modules, "warungin_tui.report.export", fake)
     app, _ = make_app(tmp_path)
     async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         app = await start(pilot)

@@ -17,9 +17,9 @@ from tests.helpers import run_cli
 from tests.test_app import Recorder, footer_keys, on_screen, selected, text_of, until
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import archive_dir, journal_dir, load_config
+from warungin_tui.engine.lifecycle import RunOutcome, RunState, run_outcome, run_state
 from warungin_tui.journal import verify_journal
-from warungin_tui.lifecycle import RunOutcome, RunState, run_outcome, run_state
-from warungin_tui.run import GATE_OK, PhaseStatus, StepStatus
+from warungin_tui.outcome import GATE_OK, PhaseStatus, StepStatus
 from warungin_tui.sandbox.target import RehearsalTarget
 from warungin_tui.screens.confirm import ConfirmScreen
 

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 
 from tests.app_fixtures import COMMIT_NEW, COMMIT_OLD, SERVICES, fixed_clock, make_app
 from warungin_tui.app import WarunginApp
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
 
 SIZE = (80, 24)
 

@@ -15,9 +15,9 @@ import pytest
 
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.config import TargetConfig, load_config
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import StepKind, StepSpec
 from warungin_tui.remote import Remote, RemoteError
-from warungin_tui.run import StepStatus
 from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.http import MAX_BODY_BYTES, VALUE_BODY_CHARS, HttpProber, run_http_step
 

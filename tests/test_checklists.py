@@ -8,9 +8,9 @@ import pytest
 
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
-from warungin_tui.checklists import GO_LIVE, ItemState, item_state
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine, EngineError
+from warungin_tui.engine.checklists import GO_LIVE, ItemState, item_state
+from warungin_tui.engine.engine import Engine, EngineError
 
 
 def item(label: str):

@@ -17,9 +17,10 @@ import pytest
 from tests.helpers import REPO, wait_until
 from tests.tmux_driver import TmuxScreen
 from warungin_tui.config import load_config
+from warungin_tui.engine.run import rebuild_run
 from warungin_tui.journal import read_journal, verify_journal
+from warungin_tui.outcome import GATE_OK, StepStatus
 from warungin_tui.playbook import build_playbook
-from warungin_tui.run import GATE_OK, StepStatus, rebuild_run
 
 pytestmark = [
     pytest.mark.e2e,

@@ -19,11 +19,11 @@ from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, SAMPLE_CONFIG, cli_argv, wait_until
 from tests.playbook_driver import drive
 from warungin_tui.config import journal_dir, load_config
-from warungin_tui.engine import Engine, JournalLocked, ReadOnlyRun, StillRunningOnHost
+from warungin_tui.engine.engine import Engine, JournalLocked, ReadOnlyRun, StillRunningOnHost
 from warungin_tui.hostlock import LOCK_DIR_NAME, HostLockError, HostLockHeld
 from warungin_tui.journal import journal_holder, read_journal, verify_journal
+from warungin_tui.outcome import StepStatus
 from warungin_tui.remote import Remote
-from warungin_tui.run import StepStatus
 from warungin_tui.sandbox.docker_shim import HOLD_BUILD
 from warungin_tui.sandbox.target import RehearsalTarget
 from warungin_tui.screens.messages import RunStepRequested
@@ -32,7 +32,7 @@ CHILD = """
 import sys, time
 from pathlib import Path
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
 config = load_config(Path(sys.argv[1]))
 engine = Engine.resume(config, Path(sys.argv[2]))
 engine.set_operator("Child Operator")

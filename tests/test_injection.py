@@ -20,10 +20,11 @@ import pytest
 
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.config import Config, ConfigError, TargetConfig, load_config, parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.run import Run
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import StepKind, build_playbook, load_playbook_data
 from warungin_tui.remote import Remote
-from warungin_tui.run import Run, StepStatus
 from warungin_tui.templating import render_command
 from warungin_tui.values import config_values, group_values
 

@@ -8,15 +8,18 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import REPO, SAMPLE_CONFIG, run_cli
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine
-from warungin_tui.journal import Journal, read_journal, verify_journal
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.events import MalformedEvent, UnknownEvent
+from warungin_tui.engine.run import rebuild_run
+from warungin_tui.journal import Journal, JournalError, read_journal, verify_journal
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import build_playbook
-from warungin_tui.run import StepStatus, rebuild_run
 
 
 def write_events(path: Path, count: int) -> None:
@@ -175,7 +178,7 @@ TORN_TAILS = {
 def test_torn_last_line_is_a_crash_not_tampering(tmp_path: Path, name: str) -> None:
     """verify-log, export and resume all read it the same way: an incomplete last line, named
     as such, not part of the run; the chain before it stands."""
-    from warungin_tui.export import export_journal
+    from warungin_tui.report.export import export_journal
 
     journal_dir, _ = run_child(tmp_path, 12)
     (path,) = journal_dir.glob("run-*.jsonl")
@@ -191,7 +194,7 @@ def test_torn_last_line_is_a_crash_not_tampering(tmp_path: Path, name: str) -> N
     text = markdown.read_text(encoding="utf-8")
     assert "incomplete last line (crash during a write)" in text and "BROKEN" not in text
     engine = Engine.resume(load_config(SAMPLE_CONFIG), path)
-    engine.record({"type": "note", "text": "after the crash"})
+    engine.record({"type": "operator_changed", "operator": "Op after the crash"})
     records = read_journal(path)  # resume dropped the same line: nothing lost, nothing invented
     assert records[:12] == original and engine.run.events == len(records)
     after = verify_journal(path)
@@ -237,3 +240,29 @@ async def test_crash_during_a_rollback_is_not_a_rollback_in_progress(
         assert verify_journal(resumed.journal.path).ok  # type: ignore[union-attr]
     finally:
         await resumed.aclose()
+
+
+@pytest.mark.parametrize(
+    ("event", "refusal"),
+    [
+        ({"type": "step_finishd", "step": "pre.backup", "status": "passed"}, UnknownEvent),
+        ({"type": "step_finished", "step": "pre.backup"}, MalformedEvent),
+    ],
+)
+def test_an_event_nobody_writes_is_refused_not_skipped(
+    tmp_path: Path, event: dict[str, Any], refusal: type[Exception]
+) -> None:
+    """Run.apply used to skip an unknown kind silently: a typo'd or edited event vanished."""
+    engine = Engine.start_new(load_config(SAMPLE_CONFIG), tmp_path, operator="Op")
+    assert engine.journal is not None
+    path = engine.journal.path
+    with pytest.raises(refusal):
+        engine.record(event)  # the live path refuses it before it reaches the journal
+    assert len(read_journal(path)) == 1
+    engine.journal.close()
+    journal = Journal(path)
+    journal.append(event)  # an edited journal: the chain is intact, the event is not ours
+    journal.close()
+    with pytest.raises(refusal) as raised:
+        Engine.resume(load_config(SAMPLE_CONFIG), path)
+    assert isinstance(raised.value, JournalError) and "journal line 2" in str(raised.value)

@@ -15,10 +15,10 @@ import pytest
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine, EngineError, RunClosed, StepBusy, find_unfinished_run
-from warungin_tui.lifecycle import RunOutcome, RunState, run_outcome, run_state
-from warungin_tui.rules import monitoring_covered, monitoring_hours_covered
-from warungin_tui.run import StepStatus
+from warungin_tui.engine.engine import Engine, EngineError, RunClosed, StepBusy, find_unfinished_run
+from warungin_tui.engine.lifecycle import RunOutcome, RunState, run_outcome, run_state
+from warungin_tui.engine.rules import monitoring_covered, monitoring_hours_covered
+from warungin_tui.outcome import StepStatus
 
 DEPLOYMENT_STEPS = ["pre.smoke_test", "phase1.notify", "phase2.services", "phase3.health"]
 

@@ -17,14 +17,14 @@ import tomli_w
 from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, cli_argv, wait_until
 from warungin_tui.config import Config, MonitoringConfig, journal_dir, load_config
-from warungin_tui.engine import Engine
-from warungin_tui.export import export_journal
+from warungin_tui.engine.engine import Engine
 from warungin_tui.journal import read_journal, verify_journal
 from warungin_tui.monitoring.clock import SteppedClock
 from warungin_tui.monitoring.monitor import Monitor, MonitorOptions, load_run
 from warungin_tui.monitoring.schedule import build_schedule
 from warungin_tui.monitoring.summary import coverage_hours, monitoring_summary
 from warungin_tui.remote import Remote
+from warungin_tui.report.export import export_journal
 from warungin_tui.sandbox.openssh import OpenSSHServer
 from warungin_tui.sandbox.scenarios import BURST_LINES, OUTAGE_HOURS
 from warungin_tui.sandbox.target import RehearsalTarget

@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import REPO, SAMPLE_CONFIG
 from warungin_tui.config import ConfigError, MonitoringConfig, load_config, parse_config
+from warungin_tui.engine.run import Run
 from warungin_tui.journal import Journal, read_journal, verify_journal
 from warungin_tui.monitoring.clock import SteppedClock
 from warungin_tui.monitoring.headless import parse_duration
@@ -19,7 +20,6 @@ from warungin_tui.monitoring.lock import MonitorBusy, MonitorLock
 from warungin_tui.monitoring.schedule import build_schedule
 from warungin_tui.monitoring.summary import coverage_hours, monitoring_summary, percentile
 from warungin_tui.playbook import build_playbook
-from warungin_tui.run import Run
 
 
 def test_seed_schedule_has_the_seed_intervals() -> None:
@@ -185,7 +185,7 @@ def test_stepped_clock_only_moves_forward(tmp_path: Path) -> None:
 
 
 def test_engine_folds_what_the_monitor_appended(tmp_path: Path) -> None:
-    from warungin_tui.engine import Engine
+    from warungin_tui.engine.engine import Engine
 
     config = load_config(SAMPLE_CONFIG)
     engine = Engine.start_new(config, tmp_path, operator="Ana")

@@ -14,9 +14,9 @@ import pytest
 from tests import report_script as script
 from tests.helpers import SAMPLE_CONFIG, run_cli
 from warungin_tui.config import ConfigError
-from warungin_tui.engine import EngineError
-from warungin_tui.report import render_markdown
-from warungin_tui.run import StepStatus
+from warungin_tui.engine.engine import EngineError
+from warungin_tui.outcome import StepStatus
+from warungin_tui.report.model import render_markdown
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 from tests.test_redact import PEM, BatchRemote, make_engine
+from warungin_tui.engine.output_file import OutputFileWriter, outputs_dir, read_full_output
 from warungin_tui.journal import read_journal
-from warungin_tui.output_file import OutputFileWriter, outputs_dir, read_full_output
+from warungin_tui.outcome import StepStatus
 from warungin_tui.redact import MASK
-from warungin_tui.run import StepStatus
 
 
 def test_the_writer_redacts_each_stream_across_batches_and_hashes_what_it_stored(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SAMPLE_CONFIG
-from warungin_tui import checklists
 from warungin_tui.config import load_config
+from warungin_tui.engine import checklists
 from warungin_tui.playbook import StepKind, build_playbook
 
 SEED = Path(__file__).parent / "data" / "PRODUCTION_DEPLOYMENT_PLAYBOOK.md"

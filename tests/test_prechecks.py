@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from warungin_tui.config import load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import build_playbook
 from warungin_tui.remote import Remote
-from warungin_tui.run import StepStatus
 from warungin_tui.sandbox.target import RehearsalTarget
 from warungin_tui.templating import render_command
 from warungin_tui.values import config_values

@@ -83,9 +83,10 @@ async def test_project_dir_with_nasty_name_works_end_to_end(
     """A real playbook step with a hostile project_dir from the config."""
     from tests.helpers import SAMPLE_CONFIG
     from warungin_tui.config import load_config
-    from warungin_tui.engine import Engine
+    from warungin_tui.engine.engine import Engine
+    from warungin_tui.engine.run import Run
+    from warungin_tui.outcome import StepStatus
     from warungin_tui.playbook import build_playbook
-    from warungin_tui.run import Run, StepStatus
 
     nasty = tmp_path / 'proj $(touch PWNED); it\'s "x"\nnext'
     nasty.mkdir()
@@ -111,9 +112,9 @@ def test_group_names_are_values_filled_once_never_templates() -> None:
     """A `{db_name}` inside a service name stays literal in the command, title and services."""
     from tests.helpers import SAMPLE_CONFIG
     from warungin_tui.config import load_config
-    from warungin_tui.engine import Engine
+    from warungin_tui.engine.engine import Engine
+    from warungin_tui.engine.run import Run
     from warungin_tui.playbook import build_playbook
-    from warungin_tui.run import Run
 
     base = load_config(SAMPLE_CONFIG)
     # Validation refuses such names; model_copy skips it to prove the templates alone are safe.

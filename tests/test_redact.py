@@ -14,11 +14,12 @@ import pytest
 
 from tests.fake_remote import FakeRemote
 from tests.helpers import SAMPLE_CONFIG
-from warungin_tui import engine as engine_module
 from warungin_tui.config import parse_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine import engine as engine_module
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.output_file import output_file_path, read_full_output
 from warungin_tui.journal import read_journal
-from warungin_tui.output_file import output_file_path, read_full_output
+from warungin_tui.outcome import StepStatus
 from warungin_tui.redact import (
     DETAIL_CHARS,
     LINE_CHARS,
@@ -34,8 +35,7 @@ from warungin_tui.redact import (
     window,
 )
 from warungin_tui.remote import CommandResult
-from warungin_tui.report import render_markdown
-from warungin_tui.run import StepStatus
+from warungin_tui.report.model import render_markdown
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PEM = (
@@ -319,3 +319,18 @@ async def test_a_huge_one_line_error_becomes_a_capped_detail(tmp_path: Path) -> 
     assert len(journal) < LINE_CHARS + 3 * STRING_CHARS + 10_000  # each field capped
     line = engine.run.results["phase3.error_logs"].output[0][1]
     assert line.endswith(" characters cut)") and len(line) < LINE_CHARS + 50
+
+
+async def test_what_a_person_types_is_redacted_before_the_journal(tmp_path: Path) -> None:
+    """A password pasted into a skip reason, an override or a note never reaches the journal."""
+    engine = make_engine(tmp_path, FakeRemote([("docker", 1, "down\n")]))
+    secret = "hunter" + "2-typed"  # built at run time: the corpus scan of the source stays clean
+    engine.skip("pre.backup_space", f"checked by hand, password={secret}")
+    await engine.run_step("pre.docker_running")
+    engine.override_step("pre.docker_running", f"known issue; DB_PASSWORD={secret}")
+    engine.override_gate("pre", f"token {secret} works")  # not a secret shape: kept as typed
+    assert engine.journal is not None
+    journal = engine.journal.path.read_text()
+    assert journal.count(secret) == 1 and "token " + secret in journal
+    assert "password=[REDACTED]" in journal and "DB_PASSWORD=[REDACTED]" in journal
+    assert secret not in (engine.run.results["pre.backup_space"].note or "")

@@ -13,8 +13,8 @@ import pytest
 
 from tests.playbook_driver import answer_or_run, drive
 from tests.test_scenarios import Rehearsal, open_rehearsal
-from warungin_tui.engine import Engine
-from warungin_tui.run import StepStatus
+from warungin_tui.engine.engine import Engine
+from warungin_tui.outcome import StepStatus
 
 pytestmark = pytest.mark.sshd
 
@@ -108,7 +108,7 @@ async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
         assert rehearsal.status("incident.collect_logs") == StepStatus.PASSED
 
         # the archived log carries a complete Incident Report
-        from warungin_tui.report import build_report
+        from warungin_tui.report.model import build_report
 
         incident = build_report(rehearsal.run, engine.config)["incident"]
         fields = incident["fields"]
@@ -128,7 +128,7 @@ async def test_failed_release_rolls_back_to_the_exact_pre_deployment_host(
 
 
 async def test_rollback_is_refused_before_a_backup_exists(tmp_path: Path) -> None:
-    from warungin_tui.engine import GateClosed
+    from warungin_tui.engine.engine import GateClosed
 
     async for rehearsal in open_rehearsal("healthy", tmp_path):
         with pytest.raises(GateClosed, match="(?i)no backup"):

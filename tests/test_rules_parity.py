@@ -16,11 +16,11 @@ import pytest
 
 from tests.app_fixtures import make_app
 from tests.test_app import SIZE, on_screen, start
-from warungin_tui import engine as engine_module
-from warungin_tui.engine import Engine, EngineError
+from warungin_tui.engine import engine as engine_module
+from warungin_tui.engine.engine import Engine, EngineError
+from warungin_tui.engine.run import Run
+from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepKind
-from warungin_tui.run import Run, StepStatus
-from warungin_tui.steps.base import Outcome
 
 # One step of each kind, in a phase that is not the first (so its gate can be open or closed).
 STEP_OF_KIND = {

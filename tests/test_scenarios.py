@@ -10,9 +10,9 @@ import pytest
 
 from tests.playbook_driver import drive
 from warungin_tui.config import journal_dir, load_config, parse_config
-from warungin_tui.engine import Engine, NeedsConfirmation
+from warungin_tui.engine.engine import Engine, NeedsConfirmation
+from warungin_tui.outcome import StepStatus
 from warungin_tui.remote import Remote
-from warungin_tui.run import StepStatus
 from warungin_tui.sandbox.target import RehearsalTarget
 
 pytestmark = pytest.mark.sshd

@@ -26,12 +26,12 @@ from tests.test_app import on_screen, until
 from tests.test_app_rehearsal import start
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import journal_dir, load_config
-from warungin_tui.engine import Engine
-from warungin_tui.export import export_journal
-from warungin_tui.output_file import outputs_dir, read_full_output
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.output_file import outputs_dir, read_full_output
+from warungin_tui.outcome import StepStatus
 from warungin_tui.redact import MASK
 from warungin_tui.remote import Remote
-from warungin_tui.run import StepStatus
+from warungin_tui.report.export import export_journal
 from warungin_tui.sandbox import project_files
 from warungin_tui.sandbox.target import RehearsalTarget
 

@@ -19,13 +19,13 @@ from tests.helpers import REPO
 from tests.test_app import on_screen, start, until
 from warungin_tui import headless
 from warungin_tui import journal as journal_module
-from warungin_tui.engine import (
+from warungin_tui.engine.engine import (
     Engine,
     find_unfinished_run,
     load_unfinished_run,
 )
 from warungin_tui.journal import Journal, journal_outline, read_journal, verify_journal
-from warungin_tui.run import StepStatus
+from warungin_tui.outcome import StepStatus
 from warungin_tui.steps.ssh import poll_gaps
 from warungin_tui.widgets.keys_footer import KeysFooter
 
@@ -189,7 +189,7 @@ def test_resume_parses_its_journal_once(tmp_path: Path, monkeypatch: pytest.Monk
     path = engine.journal.path
     events = engine.run.events
     engine.journal.close()
-    from warungin_tui import engine as engine_module
+    from warungin_tui.engine import engine as engine_module
 
     reads: list[Path] = []
 

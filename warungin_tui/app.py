@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,12 +27,13 @@ from warungin_tui.commands import RunCommands
 from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
 from warungin_tui.driver import STEP_GROUP, RunDriver
-from warungin_tui.engine import Engine, EngineError, SavedRun, load_unfinished_run
+from warungin_tui.engine.engine import Engine, EngineError, SavedRun, load_unfinished_run
+from warungin_tui.engine.rules import Action, Refusal, run_refusal
 from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.hostrecords import HostState
 from warungin_tui.journal import JournalLocked, describe_holder, journal_holder
-from warungin_tui.rules import Action, Refusal, run_refusal
-from warungin_tui.run import StepStatus
+from warungin_tui.outcome import StepStatus
+from warungin_tui.remote_api import RemoteFactory, RemoteLink
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.help import HelpScreen
@@ -51,15 +51,12 @@ from warungin_tui.screens.messages import (
 from warungin_tui.screens.overview import OverviewScreen
 from warungin_tui.screens.start import StartScreen
 
-RemoteFactory = Callable[[Any], Any]
-"""Builds the connection for a TargetConfig (tests pass a scripted stand-in)."""
-
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 QUIT_WAIT_S = 10.0
 """How long quitting waits for a cancelled step to record its interrupted outcome."""
 
 
-def _default_remote(target: Any) -> Any:
+def _default_remote(target: Any) -> RemoteLink:
     from warungin_tui.remote import Remote  # asyncssh loads after the first frame
 
     return Remote(target)
@@ -97,7 +94,7 @@ class WarunginApp(App[int]):
         self.prepare_engine = prepare_engine
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.engine: Engine | None = None
-        self.remote: Any = None
+        self.remote: RemoteLink | None = None
         self.progress: dict[str, dict[str, Any]] = {}
         self.refused = False
         self.emergency_cleanups: list[Callable[[], None]] = []
@@ -181,9 +178,9 @@ class WarunginApp(App[int]):
         if self.remote is None:
             self.remote = self.remote_factory(self.config.target)
         trusted: list[str] = []
-        while (connect := getattr(self.remote, "connect", None)) is not None:
+        while True:
             try:
-                await connect()
+                await self.remote.connect()
                 break
             except HostKeyUnknown as exc:
                 if not await self.push_screen_wait(HostKeyScreen(exc)):
@@ -338,27 +335,27 @@ class WarunginApp(App[int]):
         event = record["event"]
         kind = event.get("type")
         step_id = event.get("step")
-        message: partial[Message]
+        message_type: type[Message]
+        args: tuple[Any, ...]
         if kind == "step_output":
             lines = list(event.get("lines", ()))
             if not lines:
                 return  # past the journal's limit only a count arrives
             total = self.require_engine().run.results[step_id].output_lines
             stream = event.get("stream", "stdout")
-            message = partial(StepOutput, step_id, lines, stream, total)
+            message_type, args = StepOutput, (step_id, lines, stream, total)
         elif kind == "step_progress":
             self.progress[step_id] = {k: v for k, v in event.items() if k != "type"}
-            message = partial(StepProgress, step_id, self.progress[step_id])
+            message_type, args = StepProgress, (step_id, self.progress[step_id])
         elif kind in ("step_started", "step_reattached", "step_finished", "step_overridden"):
             if kind in ("step_started", "step_reattached"):
                 self.progress.pop(step_id, None)
-            message = partial(StepChanged, step_id)
+            message_type, args = StepChanged, (step_id,)
         else:
-            message = partial(RunChanged, kind)
-        message_type: type[Message] = message.func
+            message_type, args = RunChanged, (kind,)
         for screen in self.screen_stack:
             if isinstance(screen, RunScreen) and screen.wants(message_type, step_id):
-                screen.post_message(message())  # one instance per screen
+                screen.post_message(message_type(*args))  # one instance per screen
 
     # -- navigation --------------------------------------------------------------------------
     def open_phase(
@@ -509,10 +506,9 @@ class WarunginApp(App[int]):
             self._unsubscribe = None
         if self.engine is not None:
             await self.engine.aclose()
-        close = getattr(self.remote, "close", None)
-        if close is not None:
+        if self.remote is not None:
             try:
-                await close()
+                await self.remote.close()
             except Exception:  # noqa: BLE001 - closing a dead connection may fail; we leave
                 pass
 

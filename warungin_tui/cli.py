@@ -191,7 +191,7 @@ def verify_log(journal: Path) -> None:
 @config_option
 def export(run: Path, out_dir: Path | None, config_path: str | None) -> None:
     """Write the Markdown and JSON deployment log of a run journal, without the UI."""
-    from warungin_tui.export import export_journal
+    from warungin_tui.report.export import export_journal
 
     try:
         paths = export_journal(run, out_dir)

@@ -18,8 +18,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from warungin_tui import config_rules as rules
+from warungin_tui.errors import WarunginError
 
 ENV_CONFIG = "WARUNGIN_TUI_CONFIG"
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -43,7 +45,7 @@ SEED_START_ORDER = [
 SECRET_KEY_PATTERN = re.compile(r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key", re.I)
 
 
-class ConfigError(Exception):
+class ConfigError(WarunginError):
     """A config that cannot be used; `lines` are ready to print, one problem each."""
 
     title = "Bad config"
@@ -310,7 +312,7 @@ def _toml_location(loc: tuple[str | int, ...]) -> str:
     return f"[{section}] {key}{suffix}"
 
 
-def _describe_error(error: dict[str, Any]) -> str:
+def _describe_error(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "missing":
@@ -338,7 +340,7 @@ def _describe_error(error: dict[str, Any]) -> str:
     return str(error["msg"])
 
 
-def _range_message(error: dict[str, Any]) -> str:
+def _range_message(error: ErrorDetails) -> str:
     loc = error["loc"]
     field = _field_info(loc)
     low = high = None

@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warungin_tui.config import archive_dir
-from warungin_tui.engine import Engine, EngineError, NeedsConfirmation, StillRunningOnHost
-from warungin_tui.files import notice_of, save_notice
-from warungin_tui.hostlock import HostLockHeld
-from warungin_tui.playbook import StepSpec
-from warungin_tui.rules import (
+from warungin_tui.engine.engine import Engine, EngineError, NeedsConfirmation, StillRunningOnHost
+from warungin_tui.engine.rules import (
     Action,
     open_automated_steps,
     phase_refusal,
     run_refusal,
     step_refusal,
 )
-from warungin_tui.run import BAD, GATE_OK, StepStatus
+from warungin_tui.files import notice_of, save_notice
+from warungin_tui.hostlock import HostLockHeld
+from warungin_tui.outcome import BAD, GATE_OK, Outcome, StepStatus
+from warungin_tui.playbook import StepSpec
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import (
@@ -49,7 +49,6 @@ from warungin_tui.screens.messages import (
     TickRequested,
 )
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
-from warungin_tui.steps.base import Outcome
 from warungin_tui.widgets.format import command_preview
 
 if TYPE_CHECKING:
@@ -292,12 +291,13 @@ class RunDriver:
         if spec.id.startswith("rollback.") and (restore := engine.restore_preview()):
             message = f"{restore}\n\n{message}"
         dialog = ConfirmScreen(f"Run {spec.title}?", message, danger=True)
-        return bool(await self.app.push_screen_wait(dialog))
+        confirmed: bool = await self.app.push_screen_wait(dialog)
+        return confirmed
 
     async def _reconnect(self, engine: Engine) -> None:
         """Open the SSH connection again first, so a dead host does not cost an attempt."""
         remote = engine.remote
-        if remote is None or getattr(remote, "connected", True):
+        if remote is None or remote.connected:
             return
         self.app.notify(f"Reconnecting to {self.app.config.target.label} ...")
         await remote.connect()
@@ -404,7 +404,7 @@ class RunDriver:
     def export(self) -> list[Path]:
         engine = self.engine
         try:
-            from warungin_tui.export import export_recorded
+            from warungin_tui.report.export import export_recorded
         except ImportError as exc:
             self.app.notify(
                 f"The exporter is not available: {exc}", title="Export failed", severity="error"
@@ -414,7 +414,7 @@ class RunDriver:
         out_dir = archive_dir(self.app.config)
         try:
             if engine.read_only:  # a read-only view never appends to the run's journal
-                from warungin_tui.export import export_run
+                from warungin_tui.report.export import export_run
 
                 paths = export_run(engine.run, self.app.config, out_dir, journal_path=journal)
             else:

@@ -1,9 +1,19 @@
-"""What the engine refuses, with a short title a UI can show."""
+"""The one error base of the package, and what the engine refuses.
+
+Every error the tool raises for a person to read (config, journal, export, remote, engine,
+template, monitor) is a `WarunginError`: its `title` is a short heading (a toast's title, the
+first words of a CLI line) and its message says what happened and what to do. A UI or the CLI
+catches this one class; anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 
-class EngineError(Exception):
+class WarunginError(Exception):
+    title = "Problem"
+
+
+class EngineError(WarunginError):
     title = "Not possible now"
 
 

@@ -9,7 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-from warungin_tui.run import Run
+from warungin_tui.engine.run import Run
 
 
 def make_private_dir(out_dir: Path) -> None:

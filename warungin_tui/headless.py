@@ -10,10 +10,11 @@ from string import Formatter
 from typing import Any
 
 from warungin_tui.config import Config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.run import Run
 from warungin_tui.playbook import StepSpec, build_playbook
 from warungin_tui.remote import Remote, RemoteError
-from warungin_tui.run import Run
+from warungin_tui.remote_api import RemoteLink
 
 MONITOR_STEPS = [
     "monitoring.error_logs",
@@ -38,7 +39,7 @@ async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
     return _probe_engine(config, remote), None
 
 
-def _probe_engine(config: Config, remote: Remote) -> Engine:
+def _probe_engine(config: Config, remote: RemoteLink) -> Engine:
     # Probes only: no journal, gates not enforced (nothing here changes the host).
     return Engine(config, Run(build_playbook(config)), None, remote, enforce_gates=False)
 
@@ -65,7 +66,7 @@ async def _probe(engine: Engine, step_ids: list[str]) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
 
     async def probe_beside(step_id: str) -> None:
-        own = _probe_engine(engine.config, engine.remote)
+        own = _probe_engine(engine.config, engine.host)
         try:
             async with limit:
                 rows[step_id] = await _probe_one(own, step_id)
@@ -131,7 +132,7 @@ async def run_check(config: Config, phase_id: str) -> tuple[list[dict[str, Any]]
         return rows + await _probe(engine, steps), None
     finally:
         await engine.aclose()
-        await engine.remote.close()
+        await engine.host.close()
 
 
 async def run_unlock(config: Config, reason: str) -> tuple[int, list[str]]:
@@ -150,11 +151,11 @@ async def run_unlock(config: Config, reason: str) -> tuple[int, list[str]]:
         return 2, [error or "cannot connect"]
     label = config.target.label
     try:
-        held, holder = await read_lock(engine.remote, engine.lock_dir)
+        held, holder = await read_lock(engine.host, engine.lock_dir)
         if not held:
             return 0, [f"{label}: no host lock is held ({engine.lock_dir})"]
         ensure_not_open_here(holder)
-        await break_lock(engine.remote, engine.lock_dir)
+        await break_lock(engine.host, engine.lock_dir)
         event: dict[str, Any] = {
             "type": "host_lock_broken",
             "lock_dir": engine.lock_dir,
@@ -171,7 +172,7 @@ async def run_unlock(config: Config, reason: str) -> tuple[int, list[str]]:
         return 1, [f"{label}: the lock was not removed: {exc}"]
     finally:
         await engine.aclose()
-        await engine.remote.close()
+        await engine.host.close()
     who = holder.describe() if holder else "an unknown holder (no readable holder file)"
     lines = [f"{label}: host lock removed; it was held by {who}"]
     if written:
@@ -201,5 +202,5 @@ async def run_monitor(config: Config, *, once: bool, interval: float) -> int:
         pass
     finally:
         await engine.aclose()
-        await engine.remote.close()
+        await engine.host.close()
     return 1 if failures else 0

@@ -14,17 +14,13 @@ import json
 import shlex
 import socket
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
 
 from warungin_tui.errors import EngineError
+from warungin_tui.remote_api import CommandRunner
 
 LOCK_DIR_NAME = ".warungin-tui.lock"
 LOCK_TIMEOUT_S = 30.0
 _HELD_EXIT = 3
-
-
-class CommandRunner(Protocol):
-    async def run(self, command: str, *, timeout: float) -> Any: ...
 
 
 def host_lock_dir(project_dir: str) -> str:
@@ -126,7 +122,7 @@ async def release_lock(remote: CommandRunner, lock_dir: str, run_id: str) -> boo
         'rm -f -- "$d/holder" "$d/holder.new" && rmdir -- "$d" && echo released'
     )
     result = await remote.run(command, timeout=LOCK_TIMEOUT_S)
-    return result.stdout.strip() == "released"
+    return bool(result.stdout.strip() == "released")
 
 
 async def break_lock(remote: CommandRunner, lock_dir: str) -> None:

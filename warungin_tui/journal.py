@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from warungin_tui.errors import WarunginError
+
 GENESIS = "0" * 64
 
 
-class JournalError(Exception):
+class JournalError(WarunginError):
     title = "Journal problem"
 
 
@@ -184,7 +186,7 @@ class Journal:
             if os.fstat(self._fd).st_size != self._size:
                 self._catch_up()
             body = {"seq": self.seq, "at": now_iso(), "prev": self.prev, "event": event}
-            record = {**body, "hash": line_hash(self.prev, body)}
+            record: dict[str, Any] = {**body, "hash": line_hash(self.prev, body)}
             os.write(self._fd, _canonical(record) + b"\n")
             os.fsync(self._fd)
             self._size = os.fstat(self._fd).st_size

@@ -14,7 +14,6 @@ import os
 import shlex
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,9 @@ from typing import Any
 import asyncssh
 
 from warungin_tui.config import TargetConfig
+from warungin_tui.errors import WarunginError
+from warungin_tui.remote_api import OutputCallback
 
-OutputCallback = Callable[[str, list[str]], Awaitable[None] | None]
 """Receives (stream, lines): stream is "stdout" or "stderr", lines without their newline."""
 
 KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much later
@@ -81,7 +81,7 @@ class CommandResult:
     duration_s: float
 
 
-class RemoteError(Exception):
+class RemoteError(WarunginError):
     """Anything that went wrong talking to the host; `title` is a short heading for the UI."""
 
     title = "SSH error"
@@ -310,7 +310,8 @@ class Remote:
             except asyncssh.DisconnectError as exc:
                 raise RemoteError(f"{where}: SSH login failed: {exc.reason}") from None
             except OSError as exc:  # refused, no route; DNS (socket.gaierror: errno < 0)
-                reason = os.strerror(exc.errno) if (exc.errno or 0) > 0 else exc.strerror or exc
+                errno = exc.errno or 0
+                reason = os.strerror(errno) if errno > 0 else exc.strerror or exc
                 raise HostUnreachable(f"{where}: {reason}") from None
             except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
                 raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None

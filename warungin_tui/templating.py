@@ -7,9 +7,13 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from warungin_tui.errors import WarunginError
 
-class TemplateValueMissing(KeyError):
+
+class TemplateValueMissing(WarunginError, KeyError):
     """A template names a value the run does not know (yet)."""
+
+    title = "Value not known yet"
 
     def __init__(self, name: str) -> None:
         super().__init__(name)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.rules import Action, Refusal, run_refusal
 from warungin_tui.errors import EngineError
-from warungin_tui.rules import Action, Refusal, run_refusal
 
 if TYPE_CHECKING:
-    from warungin_tui.run import Run
+    from warungin_tui.engine.run import Run
 
 
 class MonitoringAnswers:

@@ -65,7 +65,8 @@ class SteppedClock:
         self.speed = 0.0
 
     def _read(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        return data
 
     def _write(self, day: dict[str, Any]) -> None:
         tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")

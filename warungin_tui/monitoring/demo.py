@@ -11,7 +11,7 @@ import sys
 from typing import Literal
 
 from warungin_tui.config import ConfigError, journal_dir, load_config
-from warungin_tui.engine import Engine
+from warungin_tui.engine.engine import Engine
 from warungin_tui.monitoring.monitor import Monitor, MonitorOptions
 from warungin_tui.monitoring.summary import clock_text, monitoring_summary
 from warungin_tui.remote import Remote

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from warungin_tui.config import Config, ConfigError, journal_dir
-from warungin_tui.engine import find_unfinished_run
+from warungin_tui.engine.engine import find_unfinished_run
 from warungin_tui.journal import JournalError
 from warungin_tui.monitoring.lock import MonitorBusy, MonitorLock
 from warungin_tui.monitoring.monitor import FATAL, Monitor, MonitorOptions, MonitorRefused

@@ -9,8 +9,10 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+from warungin_tui.errors import WarunginError
 
-class MonitorBusy(Exception):
+
+class MonitorBusy(WarunginError):
     title = "Already monitored"
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui.config import Config, parse_config
+from warungin_tui.engine.lifecycle import RunState, run_state
+from warungin_tui.engine.run import Run, rebuild_run
+from warungin_tui.errors import WarunginError
 from warungin_tui.journal import Journal, read_journal
-from warungin_tui.lifecycle import RunState, run_state
 from warungin_tui.monitoring.alerts import alerts_for
 from warungin_tui.monitoring.clock import Clock, ScaledClock, SteppedClock
 from warungin_tui.monitoring.probes import LOG_PROBES, PROBE_FUNCTIONS, ProbeContext, ProbeResult
@@ -33,7 +35,6 @@ from warungin_tui.remote import (
     Remote,
     RemoteError,
 )
-from warungin_tui.run import Run, rebuild_run
 from warungin_tui.steps.http import HttpProber
 
 BACKOFF_FIRST_S = 0.2
@@ -41,7 +42,7 @@ BACKOFF_MAX_S = 30.0
 FATAL = (AuthenticationFailed, HostKeyChanged, HostKeyUnknown)
 
 
-class MonitorRefused(Exception):
+class MonitorRefused(WarunginError):
     """The monitor cannot run on this run (finished, unreadable): one line for the person."""
 
     title = "Cannot monitor"
@@ -203,7 +204,7 @@ class Monitor:
             "reason": reason,
         }
         self.record(event)
-        span = f"{clock_text(event['from_s'])}-{clock_text(event['to_s'])}"
+        span = f"{clock_text(missed[0].due_s)}-{clock_text(schedule.slot_end(missed[-1]))}"
         self.out(f"[{span}] gap in monitoring ({len(missed)} rounds): {reason}")
 
     # -- one round ------------------------------------------------------------------------------

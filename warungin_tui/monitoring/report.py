@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from warungin_tui.monitoring.summary import clock_text, monitoring_summary
-from warungin_tui.report_format import esc, table
+from warungin_tui.report.format import esc, table
 
 if TYPE_CHECKING:
-    from warungin_tui.run import Run
+    from warungin_tui.engine.run import Run
 
 
 def _ms(value: float | None) -> str:

@@ -105,8 +105,8 @@ class MonitoringState:
                 episode.open = False
         open_keys = {e.key: e for e in self.alerts if e.open}
         for key, alert in raised.items():
-            if (episode := open_keys.get(key)) is not None:
-                episode.last_s, episode.samples = due, episode.samples + 1
+            if (current := open_keys.get(key)) is not None:
+                current.last_s, current.samples = due, current.samples + 1
             else:
                 self.alerts.append(
                     AlertEpisode(f"{key}@{due:g}", key, alert["severity"], alert["text"], due, due)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from warungin_tui.monitoring.alerts import CRITICAL
 
 if TYPE_CHECKING:
-    from warungin_tui.run import Run
+    from warungin_tui.engine.run import Run
 
 
 @dataclass

@@ -328,7 +328,8 @@ def _sshd_sessions() -> list[int]:
     Walks the parent chain to the first run of `sshd: user@...` processes and accepts it only
     if the process above them is an sshd started with its own `-f CONFIG` (a fixture), so an
     operator's real login session is never killed."""
-    chain, pid = [], os.getppid()
+    chain: list[tuple[int, list[str]]] = []
+    pid = os.getppid()
     while pid > 1 and len(chain) < 12:
         chain.append((pid, cmdline(pid)))
         pid = parent_pid(pid)

@@ -159,7 +159,7 @@ def day_hour(day: dict[str, Any] | None, now: float) -> float | None:
         return None
     if "now_s" in day:
         return float(day["now_s"]) / 3600.0
-    return (now - day["origin"]) * day["speed"] / 3600.0
+    return (now - float(day["origin"])) * float(day["speed"]) / 3600.0
 
 
 def _within(

@@ -37,7 +37,7 @@ def _split_marker(buffer: bytes) -> tuple[bytes, bytes, bool]:
     Complete lines are forwarded unless one is the marker; a trailing partial line is held
     back only while it could still become the marker, so prompts are not delayed."""
     *complete, partial = buffer.split(b"\n")
-    out = []
+    out: list[bytes] = []
     for line in complete:
         if line.rstrip(b"\r") == MARKER:
             return b"".join(out), b"", True

@@ -126,7 +126,8 @@ class StateStore:
         self.path = self.dir / "state.json"
 
     def read(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+        return data
 
     def write(self, data: dict[str, Any]) -> None:
         tmp = self.path.with_suffix(f".tmp{os.getpid()}")
@@ -136,7 +137,8 @@ class StateStore:
     def day(self) -> dict[str, Any] | None:
         """The monitoring day's clock (day.json), if one was started."""
         try:
-            return json.loads((self.dir / "day.json").read_text(encoding="utf-8"))
+            day: dict[str, Any] = json.loads((self.dir / "day.json").read_text(encoding="utf-8"))
+            return day
         except (OSError, ValueError):
             return None
 

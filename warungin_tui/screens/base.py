@@ -15,10 +15,11 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
 
+from warungin_tui.engine.rules import Action, Refusal, next_phase_id, phase_refusal, step_refusal
+from warungin_tui.engine.run import Run
 from warungin_tui.errors import ReadOnlyRun
+from warungin_tui.outcome import GATE_OK
 from warungin_tui.playbook import StepKind, StepSpec
-from warungin_tui.rules import Action, Refusal, next_phase_id, phase_refusal, step_refusal
-from warungin_tui.run import GATE_OK, Run
 from warungin_tui.screens.keys import MOVE_BINDINGS, STEP_BINDINGS, explain_bindings
 from warungin_tui.screens.messages import (
     GateOverrideRequested,
@@ -40,7 +41,7 @@ from warungin_tui.widgets.step_list import RowList
 
 if TYPE_CHECKING:
     from warungin_tui.app import WarunginApp
-    from warungin_tui.engine import Engine
+    from warungin_tui.engine.engine import Engine
 
 STEP_ACTIONS = frozenset(b.action for b in STEP_BINDINGS)
 PHASE_KEY_ACTIONS = {
@@ -133,6 +134,8 @@ class RunScreen(Screen[None]):
 class StepScreen(RunScreen):
     """A run screen with a selected step: the step keys of the contract act on it."""
 
+    following = False
+    """After `a`, the cursor follows the running step until the operator moves it."""
 
     def selected_spec(self) -> StepSpec | None:
         step_id = self.query_one(RowList).selected_id

@@ -7,10 +7,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from warungin_tui.checklists import COMPLETION, SECURITY_HANDOFF, item_state
+from warungin_tui.engine.checklists import COMPLETION, SECURITY_HANDOFF
+from warungin_tui.report.template import item_rows
 from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.screens.phase import PhaseScreen
-from warungin_tui.screens.report import ITEM_MARKS
+from warungin_tui.screens.report import item_mark
 
 
 class CompletionScreen(PhaseScreen):
@@ -29,14 +30,14 @@ class CompletionScreen(PhaseScreen):
         left = Text("Completion (from the run)", style="bold")
         right = Text("Security handoff", style="bold")
         grid.add_row(left, right)
-        rows = max(len(COMPLETION), len(SECURITY_HANDOFF))
-        for index in range(rows):
+        columns = [item_rows(self.run, items) for items in (COMPLETION, SECURITY_HANDOFF)]
+        for index in range(max(len(column) for column in columns)):
             cells = []
-            for items in (COMPLETION, SECURITY_HANDOFF):
-                if index < len(items):
-                    mark, style = ITEM_MARKS[item_state(self.run, items[index])]
+            for column in columns:
+                if index < len(column):
+                    mark, style = item_mark(column[index]["state"])
                     cell = Text(f"{mark} ", style=style)
-                    cell.append(items[index].label)
+                    cell.append(column[index]["label"])
                     cells.append(cell)
                 else:
                     cells.append(Text(""))

@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from warungin_tui.checklists import GO_LIVE, item_state
-from warungin_tui.rules import (
+from warungin_tui.engine.checklists import GO_LIVE
+from warungin_tui.engine.rules import (
     APPROVED,
     DECISIONS,
     Action,
@@ -20,6 +20,7 @@ from warungin_tui.rules import (
     monitoring_shortfall,
     run_refusal,
 )
+from warungin_tui.report.template import item_rows
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import (
@@ -30,7 +31,7 @@ from warungin_tui.screens.messages import (
     StepChanged,
 )
 from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
-from warungin_tui.screens.report import ITEM_MARKS
+from warungin_tui.screens.report import item_mark
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 
@@ -78,10 +79,10 @@ class GoLiveScreen(RunScreen):
     def refresh_body(self) -> None:
         run = self.run
         text = Text("Final Checklist\n", style="bold underline")
-        for item in GO_LIVE:
-            mark, style = ITEM_MARKS[item_state(run, item)]
+        for item in item_rows(run, GO_LIVE):
+            mark, style = item_mark(item["state"])
             text.append(f" {mark} ", style=style)
-            text.append(f"{item.label}\n")
+            text.append(f"{item['label']}\n")
         decision = run.decision or {}
         text.append("\nDecision\n", style="bold underline")
         for choice in DECISIONS:

@@ -12,9 +12,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from warungin_tui.lifecycle import RunState, run_state
-from warungin_tui.rules import Action, Refusal, run_refusal
-from warungin_tui.run import PhaseStatus
+from warungin_tui.engine.lifecycle import RunState, run_state
+from warungin_tui.engine.rules import Action, Refusal, run_refusal
+from warungin_tui.outcome import PhaseStatus
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.messages import NewRunRequested, RunChanged, StepChanged
 from warungin_tui.widgets.format import (

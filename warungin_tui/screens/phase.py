@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.widgets import Log, OptionList, Static
 from textual.widgets.option_list import Option
 
+from warungin_tui.engine.rules import Action, Refusal, lifecycle_refusal, step_refusal
 from warungin_tui.notices import missing_contacts, notice_state
+from warungin_tui.outcome import StepStatus
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
-from warungin_tui.rules import Action, Refusal, lifecycle_refusal, step_refusal
-from warungin_tui.run import StepStatus
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.keys import NOTICE_BINDINGS, explain_bindings
 from warungin_tui.screens.messages import (

@@ -13,51 +13,42 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from warungin_tui.checklists import (
-    VERIFICATION_HEALTH,
-    VERIFICATION_SECURITY,
-    DerivedItem,
-    ItemState,
-    item_label,
-    item_state,
-)
+from warungin_tui.config import Config
+from warungin_tui.engine.run import Run
 from warungin_tui.playbook import StepSpec
-from warungin_tui.run import Run
+from warungin_tui.report.sections import verification
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.messages import RunChanged, StepChanged
-from warungin_tui.widgets.format import measured_text, plain, step_state_text
+from warungin_tui.widgets.format import plain, step_state_text
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList, row
 
 ITEM_MARKS = {
-    ItemState.YES: ("[✔]", "green"),
-    ItemState.NO: ("[✘]", "bold red"),
-    ItemState.OPEN: ("[ ]", "dim"),
-    ItemState.OVERRIDDEN: ("[~]", "bold yellow"),
+    "YES": ("[✔]", "green"),
+    "NO": ("[✘]", "bold red"),
+    "OPEN": ("[ ]", "dim"),
+    "OVERRIDDEN": ("[~]", "bold yellow"),
 }
+HEALTHY_SERVICE = {"UP & HEALTHY", "UP"}
 
 
-def _service_table(run: Run) -> Table | Text:
-    value = run.results["phase2.services"].value
-    services = value.get("services") if isinstance(value, dict) else None
-    if not services:
-        return Text("  not checked yet (Phase 2: Check all services)", style="dim")
+def item_mark(state_word: str) -> tuple[str, str]:
+    """The box and colour for an item row's state word (report model: YES, NO, OPEN, ...)."""
+    return ITEM_MARKS.get(state_word.split()[0] if state_word else "", ("[?]", "bold yellow"))
+
+
+def _service_table(services: dict[str, Any]) -> Table | Text:
+    if not services["rows"]:
+        return Text(f"  {services['note'] or 'not checked yet'}", style="dim")
     table = Table.grid(padding=(0, 2))
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(no_wrap=True)
     table.add_column(style="dim", overflow="ellipsis", no_wrap=True)
-    for service in services:
-        state, health = service.get("state", ""), service.get("health", "")
-        running = state == "running"
-        if running and health == "healthy":
-            words, mark, style = "UP & HEALTHY", "✔", "green"
-        elif running and not health:
-            words, mark, style = "UP", "✔", "green"
-        else:
-            words = " ".join(w for w in (state or "missing", health) if w).upper()
-            mark, style = "✘", "bold red"
+    for service in services["rows"]:
+        words = service["result"]
+        mark, style = ("✔", "green") if words in HEALTHY_SERVICE else ("✘", "bold red")
         name = service.get("name") or f"warungin-{service.get('service')}"
         table.add_row(
             Text(f" {mark}", style=style), name, Text(words, style=style), service.get("status", "")
@@ -65,43 +56,30 @@ def _service_table(run: Run) -> Table | Text:
     return table
 
 
-def _items(run: Run, items: list[DerivedItem], values: dict[str, Any]) -> Table:
+def _items(rows: list[dict[str, Any]]) -> Table:
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True)
     grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis", style="dim")
-    for item in items:
-        mark, style = ITEM_MARKS[item_state(run, item)]
-        label = item_label(item, values)
-        if label.startswith("All services started") and run.values.get("services_summary"):
-            label += f": {run.values['services_summary']}"
-        details = [run.results[s].detail for s in item.steps if run.results[s].detail]
-        grid.add_row(Text(f" {mark}", style=style), label, details[0] if details else "")
+    for item in rows:
+        mark, style = item_mark(str(item["state"]))
+        grid.add_row(Text(f" {mark}", style=style), item["label"], item["evidence"])
     return grid
 
 
-def _performance(run: Run) -> Text:
-    values = run.values
-    api = values.get("api_response_ms")
-    users = values.get("concurrent_users")
-    smoke4 = run.status("smoke.shift_caching")
-    lines = [
-        ("API Response Time", f"{api} ms" if api is not None else "not measured yet (Step 3.1)"),
-        ("Frontend Load Time", measured_text(run, run.playbook.step("smoke.frontend_loads"))),
-        ("Shift Cache Performance", f"checked by hand in smoke Test 4 ({smoke4})"),
-        ("API Call Reduction", "not measured by this tool (see smoke Test 4)"),
-        ("Concurrent Users", str(users) if users is not None else "not measured yet"),
-    ]
+def _performance(performance: dict[str, str]) -> Text:
     text = Text()
-    for label, value in lines:
+    for label, value in performance.items():
         text.append(f" {label + ':':<25}", style="bold")
         text.append(f"{value}\n")
     text.rstrip()
     return text
 
 
-def verification_report(run: Run, values: dict[str, Any]) -> Group:
-    """The report's four sections, in the seed's order and words."""
+def verification_report(run: Run, config: Config) -> Group:
+    """The report's four sections, in the seed's order and words, from the one report model
+    (report.sections.verification): the screen and the export cannot disagree."""
+    section = verification(run, config)
 
     def heading(title: str) -> Text:
         return Text(f"\n{title}", style="bold underline")
@@ -109,13 +87,13 @@ def verification_report(run: Run, values: dict[str, Any]) -> Group:
     return Group(
         Text(f"PRODUCTION VERIFICATION REPORT · {run.release} on {run.target}", style="bold"),
         heading("Service Status"),
-        _service_table(run),
+        _service_table(section["services"]),
         heading("Health Checks"),
-        _items(run, VERIFICATION_HEALTH, values),
+        _items(section["health"]),
         heading("Security Verification"),
-        _items(run, VERIFICATION_SECURITY, values),
+        _items(section["security"]),
         heading("Performance Baseline"),
-        _performance(run),
+        _performance(section["performance"]),
     )
 
 
@@ -149,7 +127,7 @@ class ReportScreen(StepScreen):
         return row(icon, style, spec.title, state)
 
     def refresh_report(self) -> None:
-        report = verification_report(self.run, self.engine.values())
+        report = verification_report(self.run, self.engine.config)
         self.query_one("#report-text", Static).update(report)
 
     @on(OptionList.OptionHighlighted)

@@ -25,7 +25,7 @@ from warungin_tui.widgets.format import parse_at
 from warungin_tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
-    from warungin_tui.run import Run
+    from warungin_tui.engine.run import Run
 
 
 class StartScreen(Screen[None]):
@@ -96,7 +96,8 @@ class StartScreen(Screen[None]):
         when = started.astimezone().strftime("%Y-%m-%d %H:%M %Z") if started else "?"
         text.append(f"{run.run_id}, started {when} by {run.operator}; ")
         text.append(f"it stands at {current}.")
-        if (holder := journal_holder(self.unfinished)) is not None:
+        holder = journal_holder(self.unfinished) if self.unfinished is not None else None
+        if holder is not None:
             text.append(
                 f"\nIt is open in {describe_holder(holder)}: resuming shows it read-only.",
                 style="bold red",

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepSpec
 from warungin_tui.redact import redact_text, window
-from warungin_tui.run import StepStatus
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.steps.base import StepContext
 from warungin_tui.templating import render_plain
 
 if TYPE_CHECKING:
     import httpx
 
-    from warungin_tui.remote import Remote
+    from warungin_tui.remote_api import RemoteLink
 
 BODY_KEPT = 4000
 MAX_BODY_BYTES = 1024 * 1024  # read at most this much of an answer (a gzip bomb stops here)
@@ -40,7 +40,7 @@ class HttpProber:
     """One shared client per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed).
     httpx (~50 ms to import) loads on the first request, not before the wizard's first frame."""
 
-    def __init__(self, remote: Remote | None) -> None:
+    def __init__(self, remote: RemoteLink | None) -> None:
         self.remote = remote
         self._client: httpx.AsyncClient | None = None
 

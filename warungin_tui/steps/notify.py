@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from warungin_tui.notices import prepare_notice, send_notice
+from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepSpec
-from warungin_tui.run import StepStatus
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.steps.base import StepContext
 
 
 def render_notice(spec: StepSpec, values: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepSpec
 from warungin_tui.redact import excerpt, redact_text, window
-from warungin_tui.run import StepStatus
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.parsers import PARSERS, Parsed, ParseInput
 from warungin_tui.templating import render_command, render_plain
 

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from warungin_tui.lifecycle import RunState, run_state
+from warungin_tui.engine.lifecycle import RunState, run_state
+from warungin_tui.engine.run import Run, StepResult
+from warungin_tui.outcome import BAD, GATE_OK, PhaseStatus, StepStatus
 from warungin_tui.playbook import StepKind, StepSpec
-from warungin_tui.run import BAD, GATE_OK, PhaseStatus, Run, StepResult, StepStatus
 from warungin_tui.templating import TemplateValueMissing, render_command, render_plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

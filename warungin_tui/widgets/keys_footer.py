@@ -10,6 +10,7 @@ once instead of bound (our footers never change it).
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -24,7 +25,7 @@ class KeysFooter(Footer):
         self.recomposes = 0
         self._shown: Hashable = None
 
-    def shown_keys(self, screen: Screen) -> Hashable:
+    def shown_keys(self, screen: Screen[Any]) -> Hashable:
         """What the footer would draw: each shown binding with its enabled state and tooltip."""
         return tuple(
             (binding.key, binding.action, binding.description, enabled, tooltip)
@@ -32,7 +33,7 @@ class KeysFooter(Footer):
             if binding.show or binding.key == self.app.COMMAND_PALETTE_BINDING
         )
 
-    def bindings_changed(self, screen: Screen) -> None:
+    def bindings_changed(self, screen: Screen[Any]) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):
             super().bindings_changed(screen)  # Footer's own bookkeeping, no redraw
             return

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from warungin_tui.engine.run import Run
 from warungin_tui.monitoring.schedule import PROBE_TITLES
 from warungin_tui.monitoring.summary import clock_text, monitoring_summary
-from warungin_tui.run import Run
 
 SPARKLINE_SAMPLES = 48
 """Latency points the sparkline shows (the latest ones)."""

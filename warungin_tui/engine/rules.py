@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from warungin_tui.checklists import monitoring_hours, monitoring_period_hours
+from warungin_tui.engine.checklists import monitoring_hours, monitoring_period_hours
+from warungin_tui.engine.lifecycle import RunState, run_state
+from warungin_tui.engine.run import Run
 from warungin_tui.errors import EngineError, GateClosed, RunClosed, StepBusy
-from warungin_tui.lifecycle import RunState, run_state
+from warungin_tui.outcome import BAD, GATE_OK, StepStatus
 from warungin_tui.playbook import StepKind, StepSpec
-from warungin_tui.run import BAD, GATE_OK, Run, StepStatus
 
 DECISIONS = ("GO-LIVE APPROVED", "HOLD FOR REVIEW")
 APPROVED = DECISIONS[0]

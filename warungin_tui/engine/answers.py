@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from warungin_tui.errors import EngineError
-from warungin_tui.playbook import StepSpec
-from warungin_tui.redact import redact_text
-from warungin_tui.rules import (
+from warungin_tui.engine.rules import (
     APPROVED,
     Action,
     Refusal,
@@ -17,8 +14,12 @@ from warungin_tui.rules import (
     monitoring_shortfall,
     phase_refusal,
 )
-from warungin_tui.rules import approval_blockers as rule_approval_blockers
-from warungin_tui.run import Run, StepStatus
+from warungin_tui.engine.rules import approval_blockers as rule_approval_blockers
+from warungin_tui.engine.run import Run
+from warungin_tui.errors import EngineError
+from warungin_tui.outcome import StepStatus
+from warungin_tui.playbook import StepSpec
+from warungin_tui.redact import redact_text
 
 
 class HumanAnswers:
@@ -26,7 +27,10 @@ class HumanAnswers:
 
     if TYPE_CHECKING:
         run: Run
-        busy: str | None
+
+        @property
+        def busy(self) -> str | None: ...
+
         enforce_gates: bool
 
         def record(self, event: dict[str, Any]) -> dict[str, Any]: ...

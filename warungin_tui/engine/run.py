@@ -4,38 +4,16 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from enum import StrEnum
 from itertools import repeat
 from typing import Any
 
+from warungin_tui.engine.events import check_event
 from warungin_tui.monitoring.state import MonitoringState
+from warungin_tui.outcome import BAD, GATE_OK, PhaseStatus, StepStatus
 from warungin_tui.playbook import Playbook
 
 OUTPUT_KEPT_IN_MEMORY = 400
 """Lines of a step's latest attempt kept for the UI; the journal keeps more."""
-
-
-class StepStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    WARNING = "warning"
-    SKIPPED = "skipped"
-    OVERRIDDEN = "overridden"
-    INTERRUPTED = "interrupted"
-
-
-GATE_OK = {StepStatus.PASSED, StepStatus.WARNING, StepStatus.SKIPPED, StepStatus.OVERRIDDEN}
-BAD = {StepStatus.FAILED, StepStatus.INTERRUPTED}
-
-
-class PhaseStatus(StrEnum):
-    NOT_STARTED = "not started"
-    RUNNING = "running"
-    PASSED = "passed"
-    FAILED = "failed"
-    OVERRIDDEN = "overridden"
 
 
 @dataclass
@@ -108,13 +86,14 @@ class Run:
 
     # -- folding -------------------------------------------------------------------------------
     def apply(self, record: dict[str, Any]) -> None:
-        """Fold one journal record into the state; the only way state ever changes."""
+        """Fold one journal record into the state; the only way state ever changes.
+
+        An unknown kind or a malformed event raises (events.check_event): never a silent skip."""
         event = record["event"]
-        at = record.get("at")
-        kind = event["type"]
-        handler = getattr(self, f"_on_{kind}", None)
-        if handler is not None:
-            handler(event, at)
+        check_event(event, f"journal line {record.get('seq', self.events) + 1}")
+        handler = getattr(self, f"_on_{event['type']}", None)
+        if handler is not None:  # host lock events are kept for the record, not folded
+            handler(event, record.get("at"))
         self.events += 1
 
     def _on_run_started(self, event: dict[str, Any], at: str | None) -> None:

@@ -1,7 +1,7 @@
 """Facts about steps and phases, and the seed's DEPLOYMENT LOG TEMPLATE filled from a Run.
 
 Every field is either a value from the run or `n/a (<reason>)`; nothing is left blank.
-Composed values never put a step title right before a colon: redaction (report.py) would read
+Composed values never put a step title right before a colon: redaction (model.py) would read
 "Store authorization: ..." as a credential header and mask what follows.
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from warungin_tui.checklists import (
+from warungin_tui.config import Config
+from warungin_tui.engine.checklists import (
     DerivedItem,
     ItemState,
     evaluate,
@@ -21,9 +22,10 @@ from warungin_tui.checklists import (
     monitoring_period_hours,
     rolled_back,
 )
-from warungin_tui.config import Config
+from warungin_tui.engine.run import Run, StepResult
 from warungin_tui.notices import notice_state
-from warungin_tui.report_format import (
+from warungin_tui.outcome import BAD, PhaseStatus, StepStatus
+from warungin_tui.report.format import (
     fmt_bytes,
     fmt_minutes,
     fmt_seconds,
@@ -32,8 +34,7 @@ from warungin_tui.report_format import (
     parse_at,
     who,
 )
-from warungin_tui.report_outcome import DEPLOYMENT_PHASES, deployment_ended, overall_status
-from warungin_tui.run import BAD, PhaseStatus, Run, StepResult, StepStatus
+from warungin_tui.report.outcome import DEPLOYMENT_PHASES, deployment_ended, overall_status
 from warungin_tui.values import config_values
 
 TEMPLATE_PHASES = (
@@ -361,7 +362,7 @@ def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str,
         "phase2": phase2_fields(run, config),
         "phase3": phase3_fields(run, config),
     }
-    sections = []
+    sections: list[dict[str, Any]] = []
     for title, phase_id in TEMPLATE_PHASES:
         start, duration, status = phase_fields(run, phase_id, now)
         fields = {"Start Time": start, **per_phase[phase_id]}
@@ -371,13 +372,13 @@ def template_sections(run: Run, config: Config, now: datetime) -> list[dict[str,
     smoke["Status"] = phase_fields(run, "smoke", now)[2]
     sections.append({"section": SMOKE_SECTION, "fields": smoke})
     overall = overall_status(run)
-    start, end = deployment_window(run)
-    if start is None:
+    began, ended = deployment_window(run)
+    if began is None:
         total = na("deployment not started")
-    elif not deployment_ended(run) or end is None:
-        total = na(f"deployment in progress, {fmt_minutes((now - start).total_seconds())} so far")
+    elif not deployment_ended(run) or ended is None:
+        total = na(f"deployment in progress, {fmt_minutes((now - began).total_seconds())} so far")
     else:
-        total = fmt_minutes((end - start).total_seconds())
+        total = fmt_minutes((ended - began).total_seconds())
     sections.append(
         {"section": None, "fields": {"TOTAL DEPLOYMENT TIME": total, "OVERALL STATUS": overall}}
     )

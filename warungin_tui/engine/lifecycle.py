@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from warungin_tui.run import Run
+    from warungin_tui.engine.run import Run
 
 DEPLOYMENT_PHASES = ("phase1", "phase2", "phase3")
 
@@ -45,7 +45,7 @@ def run_state(run: Run) -> RunState:
 
 def run_outcome(run: Run) -> RunOutcome:
     """SUCCESS only for a finished run whose deployment phases all hold and go-live was approved."""
-    from warungin_tui.run import PhaseStatus
+    from warungin_tui.outcome import PhaseStatus
 
     state = run_state(run)
     if state == RunState.ABANDONED:

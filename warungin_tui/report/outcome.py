@@ -3,8 +3,9 @@ the reason in words. Never the other way round: nothing here branches on display
 
 from __future__ import annotations
 
-from warungin_tui.lifecycle import RunOutcome, run_outcome
-from warungin_tui.run import PhaseStatus, Run
+from warungin_tui.engine.lifecycle import RunOutcome, run_outcome
+from warungin_tui.engine.run import Run
+from warungin_tui.outcome import PhaseStatus
 
 DEPLOYMENT_PHASES = ("phase1", "phase2", "phase3", "smoke")
 """The phases a deployment log's TOTAL DEPLOYMENT TIME and OVERALL STATUS are about."""

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui.config import Config, ConfigError, archive_dir, parse_config
+from warungin_tui.engine.run import Run, rebuild_run
+from warungin_tui.errors import WarunginError
 from warungin_tui.files import make_private_dir as _make_dir
 from warungin_tui.files import write_private as _write_private
 from warungin_tui.journal import JournalError, read_journal, split_torn_tail, verify_journal
 from warungin_tui.playbook import build_playbook
-from warungin_tui.report import JournalInfo, build_report, markdown_of
-from warungin_tui.report_format import parse_at
-from warungin_tui.run import Run, rebuild_run
+from warungin_tui.report.format import parse_at
+from warungin_tui.report.model import JournalInfo, build_report, markdown_of
 
 __all__ = [
     "ExportError",
@@ -31,7 +32,7 @@ Recorder = Callable[[dict[str, Any]], object]
 """Appends one event to the run's journal (the engine's `record`)."""
 
 
-class ExportError(Exception):
+class ExportError(WarunginError):
     """An export that cannot be made; `title` names the problem, the message says what to do."""
 
     def __init__(self, title: str, message: str) -> None:

@@ -17,6 +17,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.lifecycle import RunState, run_state
+from warungin_tui.engine.run import Run
 from warungin_tui.errors import EngineError, StillRunningOnHost
 from warungin_tui.hostlock import (
     HostLockError,
@@ -41,14 +43,13 @@ from warungin_tui.hostrecords import (
     record_id,
     stop_command,
 )
-from warungin_tui.lifecycle import RunState, run_state
+from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepKind, StepSpec
-from warungin_tui.run import Run, StepStatus
-from warungin_tui.steps.base import Outcome
 
 if TYPE_CHECKING:
     from warungin_tui.config import Config
     from warungin_tui.journal import Journal
+    from warungin_tui.remote_api import RemoteLink
     from warungin_tui.steps.base import StepContext
 
 LOCKED_PHASES = ("phase1", "phase2", "phase3", "rollback")
@@ -67,7 +68,7 @@ class HostGuard:
         config: Config
         run: Run
         journal: Journal | None
-        remote: Any
+        remote: RemoteLink | None
         guard_host: bool
         read_only: str | None
         _host_lock_held: bool
@@ -103,6 +104,13 @@ class HostGuard:
             journal=str(self.journal.path.resolve()) if self.journal is not None else "",
         )
 
+    @property
+    def host(self) -> RemoteLink:
+        """The connection, for the questions only a connected run asks."""
+        if self.remote is None:
+            raise EngineError("this run has no SSH connection to ask the host")
+        return self.remote
+
     async def ensure_host_lock(self, spec: StepSpec) -> None:
         """Take the host lock before a deployment phase's step; HostLockHeld if another has it."""
         if not self.guard_host or self._host_lock_held or self.journal is None:
@@ -110,12 +118,12 @@ class HostGuard:
         if self.run.playbook.phase_of(spec.id).id not in LOCKED_PHASES:
             return
         holder = self._holder()
-        current = await take_lock(self.remote, self.lock_dir, holder)
+        current = await take_lock(self.host, self.lock_dir, holder)
         if current is not None and current.run_id != self.run.run_id:
             raise HostLockHeld(self.lock_dir, current)
         self._host_lock_held = True
         with contextlib.suppress(Exception):  # housekeeping only: old runs' records
-            await self.remote.run(prune_command(), timeout=ASK_TIMEOUT_S)
+            await self.host.run(prune_command(), timeout=ASK_TIMEOUT_S)
         event: dict[str, Any] = {"type": "host_lock_taken", "lock_dir": self.lock_dir}
         if current is None:
             event["holder"] = asdict(holder)
@@ -127,9 +135,9 @@ class HostGuard:
         """Give the lock back (only if this run holds it) and forget the run's host records."""
         if not self._host_lock_held:
             return
-        removed = await release_lock(self.remote, self.lock_dir, self.run.run_id)
+        removed = await release_lock(self.host, self.lock_dir, self.run.run_id)
         with contextlib.suppress(Exception):  # records are a courtesy: a stale folder is harmless
-            await self.remote.run(forget_run_command(self.run.run_id), timeout=ASK_TIMEOUT_S)
+            await self.host.run(forget_run_command(self.run.run_id), timeout=ASK_TIMEOUT_S)
         self._host_lock_held = False
         self.record(
             {
@@ -147,7 +155,7 @@ class HostGuard:
 
     async def host_lock(self) -> tuple[bool, LockHolder | None]:
         """Who holds the host lock now: (held, holder)."""
-        return await read_lock(self.remote, self.lock_dir)
+        return await read_lock(self.host, self.lock_dir)
 
     async def break_host_lock(self, reason: str) -> LockHolder | None:
         """Remove another run's lock with a typed reason, recorded in both journals."""
@@ -157,11 +165,11 @@ class HostGuard:
             raise EngineError(self.read_only)
         if not reason.strip():
             raise EngineError("breaking the host lock needs a reason")
-        held, holder = await read_lock(self.remote, self.lock_dir)
+        held, holder = await read_lock(self.host, self.lock_dir)
         if not held or (holder is not None and holder.run_id == self.run.run_id):
             return holder
         ensure_not_open_here(holder)
-        await break_lock(self.remote, self.lock_dir)
+        await break_lock(self.host, self.lock_dir)
         event: dict[str, Any] = {
             "type": "host_lock_broken",
             "lock_dir": self.lock_dir,
@@ -188,7 +196,7 @@ class HostGuard:
 
         try:
             async with asyncio.timeout(ASK_TIMEOUT_S):
-                result = await self.remote.run(probe_command(record), timeout=ASK_TIMEOUT_S)
+                result = await self.host.run(probe_command(record), timeout=ASK_TIMEOUT_S)
         except (RemoteError, TimeoutError):
             return None
         return parse_probe(result.stdout)
@@ -244,7 +252,7 @@ class HostGuard:
             f"tail -c {OUTPUT_READ_LIMIT} -- {folder}/err >&2 2>/dev/null; true"
         )
         try:
-            files = await self.remote.run(read, timeout=ASK_TIMEOUT_S)
+            files = await self.host.run(read, timeout=ASK_TIMEOUT_S)
             stdout, stderr = files.stdout, files.stderr
         except Exception:  # noqa: BLE001 - the status alone still decides the exit-code check
             stdout = stderr = ""
@@ -339,7 +347,7 @@ class HostGuard:
             started = time.monotonic()
             timeout = self._context(spec).seconds(spec.timeout)
             try:
-                await self.remote.run(
+                await self.host.run(
                     follow_command(record),
                     timeout=timeout,
                     on_output=self.output_recorder(spec),
@@ -394,7 +402,7 @@ class HostGuard:
         if record is None:
             raise EngineError(f"{spec.title}: the host keeps no record of it to stop")
         async with self._lock:
-            await self.remote.run(stop_command(record), timeout=ASK_TIMEOUT_S)
+            await self.host.run(stop_command(record), timeout=ASK_TIMEOUT_S)
             found = await self.ask_host(record)
             if found is not None and found.state == HostState.FINISHED:
                 who = self.run.operator or "the operator"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from warungin_tui.output_file import (
+from warungin_tui.engine.output_file import (
     OutputFileSummary,
     OutputFileWriter,
     output_file_name,

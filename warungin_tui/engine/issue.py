@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warungin_tui.run import BAD, Run, StepStatus
+from warungin_tui.engine.run import Run
+from warungin_tui.outcome import BAD, StepStatus
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui import __version__
-from warungin_tui.answers import HumanAnswers
 from warungin_tui.config import Config, parse_config
+from warungin_tui.engine.answers import HumanAnswers
+from warungin_tui.engine.events import check_event
+from warungin_tui.engine.hostguard import HostGuard
+from warungin_tui.engine.issue import the_issue
+from warungin_tui.engine.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
+from warungin_tui.engine.rules import (
+    DECISIONS,
+    Action,
+    Refusal,
+    open_automated_steps,
+    phase_refusal,
+    run_refusal,
+    step_refusal,
+)
+from warungin_tui.engine.run import Run, rebuild_run
+from warungin_tui.engine.step_output import OUTPUT_JOURNAL_LIMIT, OutputRecorder
 from warungin_tui.errors import (
     EngineError,
     GateClosed,
@@ -26,9 +41,7 @@ from warungin_tui.errors import (
     StepBusy,
     StillRunningOnHost,
 )
-from warungin_tui.hostguard import HostGuard
 from warungin_tui.hostrecords import record_dir
-from warungin_tui.issue import the_issue
 from warungin_tui.journal import (
     GENESIS,
     Journal,
@@ -39,21 +52,11 @@ from warungin_tui.journal import (
     read_journal,
 )
 from warungin_tui.monitoring.answers import MonitoringAnswers
+from warungin_tui.outcome import GATE_OK, Outcome, StepStatus
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import redact_text, redact_value
-from warungin_tui.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
-from warungin_tui.rules import (
-    DECISIONS,
-    Action,
-    Refusal,
-    open_automated_steps,
-    phase_refusal,
-    run_refusal,
-    step_refusal,
-)
-from warungin_tui.run import GATE_OK, Run, StepStatus, rebuild_run
-from warungin_tui.step_output import OUTPUT_JOURNAL_LIMIT, OutputRecorder
-from warungin_tui.steps.base import Outcome, StepContext
+from warungin_tui.redact import STRING_CHARS, redact_text, redact_value
+from warungin_tui.remote_api import RemoteLink
+from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
 from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
@@ -74,13 +77,25 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
+TYPED_FIELDS = ("note", "reason", "detail", "blockers", "monitoring_override")
+"""Fields a person may type into (a note, a reason, a blocker) or that quote it: redacted here,
+the one place every answer enters the engine, so a pasted password never reaches the journal."""
+
+
+def redact_typed(event: dict[str, Any]) -> dict[str, Any]:
+    typed = {k: v for k in TYPED_FIELDS if (v := event.get(k))}
+    if not typed:
+        return event
+    return {**event, **{k: redact_value(v, STRING_CHARS) for k, v in typed.items()}}
+
+
 class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
     def __init__(
         self,
         config: Config,
         run: Run,
         journal: Journal | None,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         *,
         enforce_gates: bool = True,
         guard_host: bool = False,
@@ -112,7 +127,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         journal_dir: Path,
         *,
         operator: str,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         playbook: Playbook | None = None,
         guard_host: bool = False,
     ) -> Engine:
@@ -140,7 +155,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         config: Config,
         path: Path,
         *,
-        remote: Any = None,
+        remote: RemoteLink | None = None,
         guard_host: bool = False,
         saved: SavedRun | None = None,
     ) -> Engine:
@@ -211,9 +226,13 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         return lambda: self._listeners.remove(listener)
 
     def record(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Journal first (fsynced), then fold into the run, then tell listeners."""
+        """Journal first (fsynced), then fold into the run, then tell listeners.
+
+        An event of a kind nobody wrote is refused before it reaches the journal."""
         if self.read_only is not None:
             raise ReadOnlyRun(self.read_only)
+        check_event(event)
+        event = redact_typed(event)
         if self.journal is not None:
             record = self.journal.append(event)
             self._fold_others()

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from warungin_tui.engine.run import Run
 from warungin_tui.monitoring.summary import coverage_hours
-from warungin_tui.run import GATE_OK, Run, StepStatus
+from warungin_tui.outcome import GATE_OK, StepStatus
 from warungin_tui.templating import render_plain
 
 

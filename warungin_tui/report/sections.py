@@ -1,12 +1,13 @@
 """The sections after the template: verification, handoff, completion, sign-offs, monitoring,
-go-live, incident, overrides, and the appendix of every executed step (redacted by report.py).
+go-live, incident, overrides, and the appendix of every executed step (redacted by model.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from warungin_tui.checklists import (
+from warungin_tui.config import Config
+from warungin_tui.engine.checklists import (
     COMPLETION,
     GO_LIVE,
     SECURITY_HANDOFF,
@@ -15,14 +16,15 @@ from warungin_tui.checklists import (
     monitoring_hours,
     monitoring_period_hours,
 )
-from warungin_tui.config import Config
-from warungin_tui.issue import the_issue
-from warungin_tui.lifecycle import RunOutcome, run_outcome
+from warungin_tui.engine.issue import the_issue
+from warungin_tui.engine.lifecycle import RunOutcome, run_outcome
+from warungin_tui.engine.run import Run
 from warungin_tui.monitoring.report import monitoring_report
+from warungin_tui.outcome import PhaseStatus, StepStatus
 from warungin_tui.playbook import StepKind
-from warungin_tui.report_format import fmt_hours, fmt_time, na, redact_lines, who
-from warungin_tui.report_outcome import DEPLOYMENT_PHASES, overall_status
-from warungin_tui.report_template import (
+from warungin_tui.report.format import fmt_hours, fmt_time, na, redact_lines, who
+from warungin_tui.report.outcome import DEPLOYMENT_PHASES, overall_status
+from warungin_tui.report.template import (
     item_rows,
     notice_text,
     phase_span,
@@ -30,7 +32,6 @@ from warungin_tui.report_template import (
     step_field,
     step_start,
 )
-from warungin_tui.run import PhaseStatus, Run, StepStatus
 from warungin_tui.steps.parsers import ERROR_PATTERN
 
 NOT_MEASURED = na("not measured by this tool: browser check Test 4")
@@ -127,7 +128,8 @@ def final_approval(run: Run) -> dict[str, str]:
         complete = na("rolled back: see the Incident Report")
     elif run_outcome(run) == RunOutcome.SUCCESS and run.gate_holds("completion"):
         approval = "APPROVED & COMPLETE"
-        complete = fmt_time(max(filter(None, (phase_span(run, p)[1] for p in DEPLOYMENT_PHASES))))
+        ends = [end for p in DEPLOYMENT_PHASES if (end := phase_span(run, p)[1]) is not None]
+        complete = (fmt_time(max(ends)) if ends else None) or na("no deployment phase finished")
     else:
         approval = na(f"completion checklist {run.phase_status('completion')}; {overall}")
         complete = na("deployment not complete")

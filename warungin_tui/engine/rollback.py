@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.rules import Action
+from warungin_tui.engine.run import Run
+from warungin_tui.outcome import GATE_OK, Outcome
 from warungin_tui.playbook import StepSpec
-from warungin_tui.rules import Action
-from warungin_tui.run import GATE_OK, Run
-from warungin_tui.steps.base import Outcome
 from warungin_tui.steps.parsers import restore_preview_text
 
 ROLLBACK_HOST_STATE = {

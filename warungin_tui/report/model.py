@@ -12,10 +12,11 @@ from typing import Any
 
 from warungin_tui import __version__
 from warungin_tui.config import Config
+from warungin_tui.engine.lifecycle import run_outcome
+from warungin_tui.engine.run import Run
 from warungin_tui.journal import TORN_LAST_LINE
-from warungin_tui.lifecycle import run_outcome
 from warungin_tui.monitoring.report import monitoring_markdown
-from warungin_tui.report_format import (
+from warungin_tui.report.format import (
     code,
     esc,
     fence,
@@ -27,8 +28,8 @@ from warungin_tui.report_format import (
     redact_tree,
     table,
 )
-from warungin_tui.report_outcome import outcome_detail, overall_status
-from warungin_tui.report_sections import (
+from warungin_tui.report.outcome import outcome_detail, overall_status
+from warungin_tui.report.sections import (
     answer,
     completion,
     final_approval,
@@ -41,8 +42,7 @@ from warungin_tui.report_sections import (
     steps,
     verification,
 )
-from warungin_tui.report_template import template_sections
-from warungin_tui.run import Run
+from warungin_tui.report.template import template_sections
 
 SCHEMA = "warungin-tui.deployment-log/1"
 RULE = "====================================="  # the seed template's underline
@@ -112,7 +112,8 @@ def build_report(
         "overrides": overrides(run),
         "steps": steps(run),
     }
-    return redact_tree(data)
+    redacted: dict[str, Any] = redact_tree(data)
+    return redacted
 
 
 def render_json(

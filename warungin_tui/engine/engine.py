@@ -451,8 +451,10 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         recorded, so callers (check, monitor, the wizard) never hold the raw one. The attempt's
         output ends here: its side file's name, sha256 and line count go into the event."""
         recorder = self._recorders.pop(spec.id, None)
-        if output is None:
-            output = {} if recorder is None else recorder.finish_now()
+        # The attempt's recorder, unless a reconnect followed the command with a newer one:
+        # that one ends here too, and its file is the attempt's output.
+        latest = {} if recorder is None else recorder.finish_now()
+        output = latest or output or {}
         clean = outcome.redacted()
         duration = None if started is None else round(time.monotonic() - started, 3)
         event: dict[str, Any] = {

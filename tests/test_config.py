@@ -88,6 +88,31 @@ def test_secrets_are_refused_with_advice(key: str) -> None:
     assert "hunter2" not in " ".join(lines)
 
 
+def test_every_problem_is_reported_at_once_secrets_included(tmp_path: Path) -> None:
+    data = sample()
+    data["target"]["password"] = "hunter2"
+    data["target"]["port"] = 70000
+    data["release"].pop("version")
+    data["thresholds"]["poll_interval_seconds"] = float("nan")
+    data["endpoints"]["api_token"] = "tok"
+    lines = errors_of(data)
+    assert [line.split(":")[0] for line in lines] == [
+        "[target] password",
+        "[endpoints] api_token",
+        "[target] port",
+        "[release] version",
+        "[thresholds] poll_interval_seconds",
+    ], lines
+    path = tmp_path / "many.toml"
+    # TOML cannot write nan: the file holds the other four problems
+    path.write_text(tomli_w.dumps({k: v for k, v in data.items() if k != "thresholds"}))
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2, result
+    told = result.stderr.splitlines()
+    assert len(told) == 4 and all(line.startswith("warungin-tui: [") for line in told), told
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))

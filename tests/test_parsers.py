@@ -39,11 +39,16 @@ def test_compose_ready_in_both_json_shapes() -> None:
     assert parsed.ok and parsed.captures == {"services_summary": "3/3"}
 
 
-def test_compose_starting_is_not_settled_but_unhealthy_is() -> None:
+def test_compose_starting_and_unhealthy_may_recover_but_missing_cannot() -> None:
     starting = "\n".join([ps_line("postgres"), ps_line("backend", health="starting"),
                           ps_line("loki", health="")])
     parsed = PARSERS["compose_services"](inp(starting))
     assert not parsed.ok and not parsed.settled and "backend starting" in parsed.detail
+    assert parsed.recovering == []
+    sick = "\n".join([ps_line("postgres"), ps_line("backend", health="unhealthy"),
+                      ps_line("loki", health="")])
+    parsed = PARSERS["compose_services"](inp(sick))
+    assert not parsed.ok and not parsed.settled and parsed.recovering == ["backend unhealthy"]
     bad = "\n".join([ps_line("postgres"), ps_line("backend", health="unhealthy")])
     parsed = PARSERS["compose_services"](inp(bad))
     assert not parsed.ok and parsed.settled

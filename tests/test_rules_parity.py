@@ -122,7 +122,7 @@ def stub_executors(monkeypatch: pytest.MonkeyPatch) -> None:
     class NoHttp:
         """Each probe engine would build an httpx client (~20 ms of TLS setup): not needed."""
 
-        def __init__(self, remote: Any) -> None:
+        def __init__(self, remote: Any, ca_bundle: str | None = None) -> None:
             pass
 
         async def aclose(self) -> None:

@@ -120,8 +120,36 @@ async def test_build_fails_stops_at_the_build(rehearsal: Rehearsal) -> None:
 async def test_backend_unhealthy_stops_when_its_group_is_checked(rehearsal: Rehearsal) -> None:
     failed = await drive(rehearsal.engine)
     assert failed == "phase2.ready.2"
-    assert "backend unhealthy" in rehearsal.run.results[failed].detail
+    result = rehearsal.run.results[failed]
+    # unhealthy is waited out for its grace (3 polls and 2 s in the rehearsal), then fails
+    assert "backend unhealthy" in result.detail and "the grace is 3 polls and 2 s" in result.detail
+    polls = [line for _, line in result.output if line.startswith("poll ")]
+    assert len(polls) >= 3 and "unhealthy for 1 poll" in polls[0]
+    assert "next poll" not in polls[-1]
     assert rehearsal.later_steps_untouched(failed) == []
+
+
+@scenario("healthy")
+async def test_unhealthy_for_two_polls_then_healthy_passes_the_wait(rehearsal: Rehearsal) -> None:
+    assert await drive(rehearsal.engine, stop_before="phase2.ready.2") is None
+    rehearsal.target.host.script_health("backend", ["unhealthy", "unhealthy"])
+    outcome = await rehearsal.engine.run_step("phase2.ready.2")
+    assert outcome.status == StepStatus.PASSED, outcome.detail
+    assert "after 3 polls" in outcome.detail
+    polls = [line for _, line in rehearsal.run.results["phase2.ready.2"].output]
+    assert "backend unhealthy" in polls[0] and "backend unhealthy" in polls[1]
+    assert "all healthy" in polls[2]
+
+
+@scenario("healthy")
+async def test_exited_fails_the_wait_at_once(rehearsal: Rehearsal) -> None:
+    assert await drive(rehearsal.engine, stop_before="phase2.ready.2") is None
+    host = rehearsal.target.host
+    host.docker("compose", "stop", "backend", cwd=host.project_dir)
+    outcome = await rehearsal.engine.run_step("phase2.ready.2")
+    assert outcome.status == StepStatus.FAILED
+    assert "backend exited" in outcome.detail
+    assert "(poll 1; waiting cannot fix this)" in outcome.detail
 
 
 @scenario("wrong-version")

@@ -300,9 +300,8 @@ class WarunginApp(App[int]):
         """The title of the step (or run) in progress, if a step worker is running: the
         rulebook's busy rule (a second worker in the exclusive group would cancel it)."""
         for worker in self.step_workers():
-            engine = self.require_engine()
-            active = engine.active_step
-            return engine.run.playbook.step(active).title if active else worker.name
+            # the engine names every step the worker runs (a phase's probes run together)
+            return self.require_engine().busy or worker.name
         return None
 
     def failed_run(self) -> bool:

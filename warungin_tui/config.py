@@ -116,6 +116,9 @@ class EndpointsConfig(_Section):
     """Frontend URL as a user's browser opens it."""
     api_via_ssh: bool = True
     """Probe the API through an SSH port forward (it is usually bound to the server's localhost)."""
+    ca_bundle: Annotated[str, _checked(rules.ca_bundle_problem)] | None = None
+    """A PEM file of private CA certificates trusted besides the system's CA store (an absolute
+    path on this machine, `~` allowed)."""
 
     @field_validator("api", "frontend")
     @classmethod
@@ -219,6 +222,12 @@ class ThresholdsConfig(_Section):
     poll_interval_seconds: PositiveSeconds = 2.0
     session_drain_timeout_seconds: PositiveSeconds = 900.0
     maintenance_minutes: Annotated[int, Field(ge=1)] = 30
+    unhealthy_grace_polls: Annotated[int, Field(ge=1, le=10_000)] = 3
+    """Wait steps: a failing Docker health check fails the wait only after it was seen on this
+    many polls in a row and for `unhealthy_grace_seconds` (both: Docker health can recover
+    after a failing start, and early polls come fast). `exited`/`dead` fail at once."""
+    unhealthy_grace_seconds: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 30.0
+    """See `unhealthy_grace_polls`; 0 with 1 poll fails on the first unhealthy answer."""
 
 
 FinitePositive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -375,22 +384,26 @@ def _field_info(loc: tuple[Any, ...]) -> Any:
 
 
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    """The config, or a ConfigError listing every problem at once (secret keys first), one
+    line each with the field's TOML path."""
     secrets = _find_secret_keys(data)
-    if secrets:
-        lines = [
-            f"{_toml_location(loc)}: passwords and secrets are refused in the config; "
-            "log in with an SSH key (identity_file) or the SSH agent"
-            for loc in secrets
-        ]
-        raise ConfigError(lines, path)
+    lines = [
+        f"{_toml_location(loc)}: passwords and secrets are refused in the config; "
+        "log in with an SSH key (identity_file) or the SSH agent"
+        for loc in secrets
+    ]
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = []
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not str(p).startswith("function-after"))
+            if loc in secrets and error["type"] == "extra_forbidden":
+                continue  # already told, with the advice that fits a secret
             lines.append(f"{_toml_location(loc)}: {_describe_error(error)}")
-        raise ConfigError(lines, path) from None
+    else:
+        if not lines:
+            return config
+    raise ConfigError(lines, path)
 
 
 def load_config(path: Path) -> Config:

@@ -105,6 +105,18 @@ def local_path_problem(value: str) -> str | None:
     return control_characters(value)
 
 
+def ca_bundle_problem(value: str) -> str | None:
+    """A CA file on this machine: an absolute path (`~/...` allowed), not a folder name."""
+    problem = local_path_problem(value)
+    if problem:
+        return problem
+    if not value.startswith(("/", "~/")):
+        return "must be an absolute path to a PEM file (/... or ~/...)"
+    if value.endswith("/"):
+        return "must name a file, not a folder"
+    return None
+
+
 def host_problem(value: str) -> str | None:
     """A host name, an IPv4 address or an IPv6 literal, as ssh would connect to it."""
     if len(value) > MAX_HOST_LENGTH:

@@ -237,10 +237,15 @@ class RunDriver:
                 f"{len(outcomes)} automated step(s) of {phase.title} done.", title="Done"
             )
             return
-        spec = left[0]
+        # probes run together all report: name each failure, not only the first
+        failed = [s for s in left if engine.run.results[s.id].status in BAD]
+        spec = failed[0] if failed else left[0]
         result = engine.run.results[spec.id]
         if result.status in BAD:
-            self._tell_outcome(spec, result.status, result.detail)
+            detail = result.detail
+            if len(failed) > 1:
+                detail += f"\n{len(failed)} failed: " + "; ".join(s.title for s in failed)
+            self._tell_outcome(spec, result.status, detail)
         else:
             self.app.notify(
                 f"Stopped before {spec.title}.", title=phase.title, severity="warning"

@@ -9,6 +9,7 @@ import tomllib
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -74,6 +75,9 @@ class StepSpec(_Strict):
     retry_safe: bool = False
     """Whether an interrupted attempt whose outcome the host cannot tell may simply run again
     (read-only probes); a step that changes the host is confirmed first."""
+    read_only: bool = False
+    """A probe that only looks: it changes nothing on the host nor elsewhere (no message sent).
+    Only read-only probes may run beside each other (rules.may_run_together)."""
     captures: list[str] = Field(default_factory=list)
     """Names under which the parsed value(s) are kept for later templates."""
     json_captures: dict[str, str] = Field(default_factory=dict)
@@ -108,7 +112,17 @@ class StepSpec(_Strict):
             raise ValueError(f"step {self.id}: a {self.kind} step needs its template")
         if self.kind == StepKind.SIGNOFF and not self.role:
             raise ValueError(f"step {self.id}: a signoff step needs a role")
+        if self.read_only and (self.destructive or not self.retry_safe or not self.automated):
+            raise ValueError(
+                f"step {self.id}: a read_only step is an automated probe, retry-safe and "
+                "not destructive"
+            )
         return self
+
+    def template_names(self) -> set[str]:
+        """The `{names}` its command and URL use (captures of earlier steps among them)."""
+        template = " ".join(t for t in (self.command, self.url) if t)
+        return {name for _, name, _, _ in Formatter().parse(template) if name}
 
     @property
     def automated(self) -> bool:
@@ -122,7 +136,28 @@ class PhaseSpec(_Strict):
     summary: str = ""
     procedure: bool = False
     """Procedures (rollback, incident) run on demand, outside the linear gate order."""
+    probes_together: bool = False
+    """`a` runs the phase's automated steps at the same time and reports each, even when one
+    fails (the gate still closes on any failure). Only for read-only probes none of which
+    uses another's capture; other phases run in order and stop at the first failure."""
     steps: list[StepSpec]
+
+    @model_validator(mode="after")
+    def _probes_independent(self) -> PhaseSpec:
+        if not self.probes_together:
+            return self
+        automated = [s for s in self.steps if s.automated]
+        captured = {name for s in automated for name in s.captures}
+        for step in automated:
+            if not step.read_only:
+                raise ValueError(
+                    f"phase {self.id}: probes_together, but {step.id} is not read_only"
+                )
+            if step.template_names() & captured:
+                raise ValueError(
+                    f"phase {self.id}: probes_together, but {step.id} uses another probe's capture"
+                )
+        return self
 
 
 class Playbook(_Strict):

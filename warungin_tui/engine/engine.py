@@ -28,10 +28,12 @@ from warungin_tui.engine.rules import (
     open_automated_steps,
     phase_refusal,
     run_refusal,
+    runs_together,
     step_refusal,
 )
 from warungin_tui.engine.run import Run, rebuild_run
 from warungin_tui.engine.step_output import OUTPUT_JOURNAL_LIMIT, OutputRecorder
+from warungin_tui.engine.stepslots import StepSlots
 from warungin_tui.errors import (
     EngineError,
     GateClosed,
@@ -62,6 +64,10 @@ from warungin_tui.steps.notify import run_notify_step
 from warungin_tui.steps.ssh import run_ssh_step, run_wait_step
 from warungin_tui.templating import TemplateValueMissing
 from warungin_tui.values import config_values, group_values
+
+PROBES_AT_ONCE = 4
+"""Probes of a `probes_together` phase in flight at once over the one connection (sshd's
+MaxSessions is 10 by default, and `check` may run beside the wizard)."""
 
 Listener = Callable[[dict[str, Any]], None]
 Executor = Callable[[StepContext, StepSpec], Awaitable[Outcome]]
@@ -111,10 +117,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         self.read_only = read_only
         """Why this process may only look at the run (another process has it open), or None."""
         self._host_lock_held = False
-        self.http = HttpProber(remote)
+        self.http = HttpProber(remote, config.endpoints.ca_bundle)
         self._listeners: list[Listener] = []
-        self._lock = asyncio.Lock()
-        self.active_step: str | None = None
+        self.slots = StepSlots()
         self._seq = 0
         self._recorders: dict[str, OutputRecorder] = {}
         """Output of the attempts under way, by step: `_finish` ends each one."""
@@ -303,10 +308,9 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
 
     @property
     def busy(self) -> str | None:
-        """The title of the step being executed, if any (the rulebook's busy rule)."""
-        if not self._lock.locked() or self.active_step is None:
-            return None
-        return self.run.playbook.step(self.active_step).title
+        """What is being executed (its title), if anything: a phase run, a rollback or
+        finishing waits for every running step (the rulebook's busy rule)."""
+        return self.slots.busy()
 
     def refuse(self, refusal: Refusal | None) -> None:
         """Raise the rulebook's refusal; a read-only view (run open elsewhere) refuses all."""
@@ -321,12 +325,13 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         if action is None:
             pending = self.run.status(step_id) == StepStatus.PENDING
             action = Action.RUN_STEP if pending else Action.RETRY
+        spec = self.run.playbook.step(step_id)
+        # busy: only a running step this one may not run beside (read-only probes may)
+        busy = self.slots.busy(spec)
         self.refuse(
-            step_refusal(
-                self.run, step_id, action, busy=self.busy, enforce_gates=self.enforce_gates
-            )
+            step_refusal(self.run, step_id, action, busy=busy, enforce_gates=self.enforce_gates)
         )
-        return self.run.playbook.step(step_id)
+        return spec
 
     def check_phase_action(self, phase_id: str, action: Action) -> None:
         self.refuse(
@@ -344,27 +349,21 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         is recorded as it ended (not run again), a running one raises StillRunningOnHost, and
         only an unknown outcome leads to a new run (confirmed unless the step is retry-safe)."""
         spec = self.check_can_act(step_id)
-        if self._lock.locked():
-            raise StepBusy(f"{self.active_step} is still running")
-        async with self._lock:
-            self.active_step = step_id
-            try:
-                if self.run.status(step_id) == StepStatus.INTERRUPTED:
-                    learned = await self.learn_from_host(spec)
-                    if learned is not None:
-                        return learned
-                if spec.destructive and not confirmed:
-                    raise NeedsConfirmation(f"{spec.title} is destructive: confirm to run it")
-                interrupted = self.run.status(step_id) == StepStatus.INTERRUPTED
-                if interrupted and not spec.retry_safe and not confirmed:
-                    raise NeedsConfirmation(
-                        f"{spec.title} was interrupted and its outcome on the host is unknown; "
-                        "it is not safe to retry blindly: confirm to run it again"
-                    )
-                await self.ensure_host_lock(spec)
-                return await self._execute(spec)
-            finally:
-                self.active_step = None
+        with self.slots.hold(spec):
+            if self.run.status(step_id) == StepStatus.INTERRUPTED:
+                learned = await self.learn_from_host(spec)
+                if learned is not None:
+                    return learned
+            if spec.destructive and not confirmed:
+                raise NeedsConfirmation(f"{spec.title} is destructive: confirm to run it")
+            interrupted = self.run.status(step_id) == StepStatus.INTERRUPTED
+            if interrupted and not spec.retry_safe and not confirmed:
+                raise NeedsConfirmation(
+                    f"{spec.title} was interrupted and its outcome on the host is unknown; "
+                    "it is not safe to retry blindly: confirm to run it again"
+                )
+            await self.ensure_host_lock(spec)
+            return await self._execute(spec)
 
     def output_recorder(self, spec: StepSpec) -> OutputRecorder:
         """The output callback of the attempt just started: the first lines journaled (redacted,
@@ -479,8 +478,11 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         *,
         confirm: Callable[[StepSpec], Awaitable[bool]] | None = None,
     ) -> list[Outcome]:
-        """Run the phase's automated steps in order; stop at the first one that does not pass."""
+        """Run the phase's automated steps in order; stop at the first one that does not pass.
+        A `probes_together` phase runs its read-only probes at once and reports each."""
         self.check_phase_action(phase_id, Action.RUN_PHASE)
+        if runs_together(self.run, phase_id):
+            return await self._run_together(open_automated_steps(self.run, phase_id))
         outcomes = []
         for spec in open_automated_steps(self.run, phase_id):
             try:
@@ -495,6 +497,24 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             if outcome.status not in GATE_OK:
                 break
         return outcomes
+
+    async def _run_together(self, specs: list[StepSpec]) -> list[Outcome]:
+        """Run read-only probes at the same time over the one connection; each is recorded,
+        whatever the others do. The first exception (a host lock held by another run, a
+        command still running on the host) is raised once every probe has ended."""
+        if specs:
+            await self.ensure_host_lock(specs[0])  # once, not raced by every probe
+        limit = asyncio.Semaphore(PROBES_AT_ONCE)
+
+        async def probe(spec: StepSpec) -> Outcome:
+            async with limit:
+                return await self.run_step(spec.id)
+
+        ended = await asyncio.gather(*(probe(spec) for spec in specs), return_exceptions=True)
+        for item in ended:
+            if isinstance(item, BaseException):
+                raise item
+        return [item for item in ended if isinstance(item, Outcome)]
 
     # -- human answers --
     def finish(self) -> None:

@@ -48,6 +48,7 @@ from warungin_tui.playbook import StepKind, StepSpec
 
 if TYPE_CHECKING:
     from warungin_tui.config import Config
+    from warungin_tui.engine.stepslots import StepSlots
     from warungin_tui.journal import Journal
     from warungin_tui.remote_api import RemoteLink
     from warungin_tui.steps.base import StepContext
@@ -72,8 +73,7 @@ class HostGuard:
         guard_host: bool
         read_only: str | None
         _host_lock_held: bool
-        _lock: asyncio.Lock
-        active_step: str | None
+        slots: StepSlots
 
         def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -324,12 +324,8 @@ class HostGuard:
         record = self._resolvable(spec)
         if record is None:
             raise EngineError(f"{spec.title}: the host keeps no record of it to wait for")
-        async with self._lock:
-            self.active_step = step_id
-            try:
-                return await self._follow(spec, record)
-            finally:
-                self.active_step = None
+        with self.slots.hold(spec):
+            return await self._follow(spec, record)
 
     async def _follow(self, spec: StepSpec, record: str) -> Outcome | None:
         from warungin_tui.remote import ConnectionLost
@@ -401,7 +397,7 @@ class HostGuard:
         record = self._resolvable(spec)
         if record is None:
             raise EngineError(f"{spec.title}: the host keeps no record of it to stop")
-        async with self._lock:
+        with self.slots.hold(spec):
             await self.host.run(stop_command(record), timeout=ASK_TIMEOUT_S)
             found = await self.ask_host(record)
             if found is not None and found.state == HostState.FINISHED:

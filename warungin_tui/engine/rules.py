@@ -8,6 +8,7 @@ a rolled-back run only its incident report.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -90,6 +91,34 @@ def lifecycle_refusal(run: Run, phase_id: str | None = None) -> Refusal | None:
     return None
 
 
+# -- the busy rule: which steps may run at the same time ---------------------------------------
+def may_run_together(running: Iterable[StepSpec], spec: StepSpec) -> bool:
+    """Whether `spec` may start while `running` run: only read-only probes run beside each
+    other (over the one connection they cannot disturb one another); a step that changes the
+    host, or sends a message, always runs alone."""
+    return spec.read_only and all(other.read_only for other in running)
+
+
+def busy_with(running: Sequence[StepSpec], spec: StepSpec | None = None) -> str | None:
+    """What keeps `spec` from starting now, as the rulebook's busy sentence names it (the
+    running steps' titles), or None when it may start. `spec` None: anything that is not a
+    probe (a phase run, a rollback, finishing the run) waits for every running step."""
+    blocking = [s for s in running if spec is None or not may_run_together([s], spec)]
+    if not blocking:
+        return None
+    if len(blocking) == 1:
+        return blocking[0].title
+    return f"{blocking[0].title} (and {len(blocking) - 1} more probes)"
+
+
+def runs_together(run: Run, phase_id: str) -> bool:
+    """Whether `a` on this phase runs its open automated steps at the same time and reports
+    each (True), or in order, stopping at the first that does not pass (False)."""
+    phase = run.playbook.phase(phase_id)
+    open_steps = open_automated_steps(run, phase_id)
+    return phase.probes_together and all(s.read_only for s in open_steps)
+
+
 # -- steps -------------------------------------------------------------------------------------
 def step_refusal(
     run: Run,
@@ -99,7 +128,8 @@ def step_refusal(
     busy: str | None = None,
     enforce_gates: bool = True,
 ) -> Refusal | None:
-    """May `action` be done on this step now? `busy`: the title of what is running, if any."""
+    """May `action` be done on this step now? `busy`: the title of what is running that this
+    step may not run beside (`busy_with`), if any."""
     spec = run.playbook.step(step_id)
     phase_id = run.playbook.phase_of(step_id).id
     status = run.status(step_id)

@@ -107,7 +107,7 @@ class Monitor:
         if run_state(self.run) != RunState.IN_PROGRESS:
             self.journal.close()
             raise MonitorRefused(f"{journal_path.name}: the run is {run_state(self.run)}")
-        self.http = HttpProber(remote)
+        self.http = HttpProber(remote, config.endpoints.ca_bundle)
         self.failures = 0
         self.last_error = ""
 

@@ -113,6 +113,8 @@ class Shim(Compose):
                 continue
             if wanted_state is None or state == wanted_state:
                 rows.append(self.row(st, name, now))
+        if any(st.get("health_script", {}).values()):
+            self._advance_health_script([r["Service"] for r in rows if r["State"] == "running"])
         fmt = opts.get("--format", "table")
         if "--services" in opts:
             lines = [r["Service"] for r in rows]
@@ -127,6 +129,13 @@ class Shim(Compose):
             lines = [_template(fmt, r) for r in rows]
         sys.stdout.write("".join(line + "\n" for line in lines))
         return 0
+
+    def _advance_health_script(self, shown: list[str]) -> None:
+        """Each `ps` that showed a scripted health moves that service's script on by one."""
+        with self.store.update() as live:
+            for name, states in live.get("health_script", {}).items():
+                if name in shown and states:
+                    states.pop(0)
 
     def cmd_logs(self, args: list[str]) -> int:
         opts, given = parse(

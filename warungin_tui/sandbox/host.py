@@ -302,6 +302,12 @@ exec {shlex.quote(sys.executable)} -S -m warungin_tui.sandbox.docker_shim \\
             timeout=120,
         )
 
+    def script_health(self, service: str, states: list[str]) -> None:
+        """Make the next `docker compose ps` calls show these Health values for `service`, one
+        per call (then its real health again): e.g. unhealthy twice, then it recovers."""
+        with self.store.update() as st:
+            st.setdefault("health_script", {})[service] = list(states)
+
     def server_pids(self) -> list[int]:
         """Pids of the fake servers and shims working on this host right now."""
         return [pid for pid, _ in sandbox_processes(self.state_dir)]

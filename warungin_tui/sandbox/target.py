@@ -51,6 +51,8 @@ THRESHOLDS = {
     "service_ready_timeout_seconds": 30.0,
     "poll_interval_seconds": 0.5,
     "session_drain_timeout_seconds": 60.0,
+    # backend-unhealthy fails after 2 s, not 30: the rehearsal shows the grace, briefly
+    "unhealthy_grace_seconds": 2.0,
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import ssl
 import time
 import zlib
 from dataclasses import dataclass
@@ -36,25 +38,68 @@ class HttpAnswer:
     """Empty when the whole body was read, else what was left unread ("N bytes not read")."""
 
 
-class HttpProber:
-    """One shared client per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed).
-    httpx (~50 ms to import) loads on the first request, not before the wizard's first frame."""
+class CaBundleError(Exception):
+    """`[endpoints] ca_bundle` cannot be used (missing, unreadable, not PEM certificates)."""
 
-    def __init__(self, remote: RemoteLink | None) -> None:
+
+class HttpProber:
+    """Shared clients per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed).
+    httpx (~50 ms to import) loads on the first request, not before the wizard's first frame.
+
+    TLS is verified against the system's CA store (truststore: a company's internal CA that
+    the OS trusts works), plus `[endpoints] ca_bundle` when set. Probes from the operator's
+    side (the frontend) honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY; a port-forwarded probe goes
+    to this machine's loopback and never through a proxy."""
+
+    def __init__(self, remote: RemoteLink | None, ca_bundle: str | None = None) -> None:
         self.remote = remote
+        self.ca_bundle = ca_bundle
         self._client: httpx.AsyncClient | None = None
+        self._proxied: httpx.AsyncClient | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The system's CA store, plus the private CA file of the config, if any."""
+        import truststore
+
+        context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if self.ca_bundle:
+            path = os.path.expanduser(self.ca_bundle)
+            try:
+                context.load_verify_locations(cafile=path)
+            except (OSError, ssl.SSLError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise CaBundleError(
+                    f"[endpoints] ca_bundle {path}: cannot be used ({reason}); it must be a "
+                    "PEM file of CA certificates"
+                ) from None
+        return context
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """For port-forwarded probes: straight to the forward, never a proxy."""
         if self._client is None:
             import httpx
 
-            self._client = httpx.AsyncClient(follow_redirects=True, trust_env=False)
+            self._client = httpx.AsyncClient(
+                follow_redirects=True, trust_env=False, verify=self.tls_context()
+            )
         return self._client
 
     @client.setter
     def client(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+        """Tests put a client with a mock transport in: every probe then goes through it."""
+        self._client = self._proxied = client
+
+    @property
+    def proxied_client(self) -> httpx.AsyncClient:
+        """For probes from the operator's side: the environment's proxy settings apply."""
+        if self._proxied is None:
+            import httpx
+
+            self._proxied = httpx.AsyncClient(
+                follow_redirects=True, trust_env=True, verify=self.tls_context()
+            )
+        return self._proxied
 
     async def request(
         self, method: str, url: str, *, via_ssh: bool, json_body: Any, timeout: float
@@ -72,15 +117,16 @@ class HttpProber:
             local = await self.remote.forward_local(parts.hostname or "localhost", port)
             target = urlunsplit(parts._replace(netloc=f"127.0.0.1:{local}"))
             headers["Host"] = parts.netloc
+        client = self.client if via_ssh else self.proxied_client
         started = time.perf_counter()
         # httpx timeouts are per phase; asyncio.timeout gives the step a real deadline.
         async with asyncio.timeout(timeout):
             # Only encodings _read_capped can inflate with a cap.
             headers["Accept-Encoding"] = "gzip, deflate"
-            request = self.client.build_request(
+            request = client.build_request(
                 method, target, json=json_body, headers=headers, timeout=timeout
             )
-            streamed = await self.client.send(request, stream=True)
+            streamed = await client.send(request, stream=True)
             try:
                 body, unread = await _read_capped(streamed)
             finally:
@@ -96,8 +142,8 @@ class HttpProber:
         return HttpAnswer(response, latency, target, unread)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in {id(c): c for c in (self._client, self._proxied) if c}.values():
+            await client.aclose()
 
 
 async def _read_capped(response: httpx.Response) -> tuple[bytes, str]:
@@ -154,6 +200,8 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         )
     except TimeoutError:
         return Outcome(StepStatus.FAILED, f"no answer within {timeout:g} s", command=shown)
+    except CaBundleError as exc:
+        return Outcome(StepStatus.FAILED, str(exc), command=shown)
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         return Outcome(StepStatus.FAILED, f"request failed: {reason}", command=shown)

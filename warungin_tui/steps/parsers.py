@@ -18,7 +18,10 @@ class Parsed:
     data: Any = None
     captures: dict[str, Any] = field(default_factory=dict)
     settled: bool = False
-    """True when waiting longer cannot change a bad answer (a service unhealthy or exited)."""
+    """True when waiting longer cannot change a bad answer (a service exited, dead, missing)."""
+    recovering: list[str] = field(default_factory=list)
+    """What is bad now but may recover by itself (services whose health check fails: Docker
+    health can turn healthy after a failing start); a wait gives them a grace."""
 
 
 @dataclass
@@ -74,7 +77,7 @@ def parse_compose_services(inp: ParseInput) -> Parsed:
     except ValueError:
         return Parsed(False, "garbage", "docker compose ps did not answer JSON")
     by_service = {str(e.get("Service", "")): e for e in entries}
-    rows, problems, starting = [], [], []
+    rows, problems, starting, unhealthy = [], [], [], []
     for name in inp.services:
         entry = by_service.get(name)
         if entry is None:
@@ -98,20 +101,30 @@ def parse_compose_services(inp: ParseInput) -> Parsed:
             problems.append(f"{name} {state or 'not running'}")
         elif health == "starting":
             starting.append(name)
+        elif health == "unhealthy":
+            unhealthy.append(name)
         elif health not in HEALTHY:
             problems.append(f"{name} {health}")
     running = sum(1 for r in rows if r["state"] == "running")
-    ready = not problems and not starting
+    ready = not problems and not starting and not unhealthy
     summary = f"{running}/{len(inp.services)} running"
     if ready:
         detail = f"{summary}, all healthy"
     else:
-        detail = "; ".join([summary, *problems, *(f"{n} starting" for n in starting)])
+        told = [*problems, *(f"{n} unhealthy" for n in unhealthy)]
+        detail = "; ".join([summary, *told, *(f"{n} starting" for n in starting)])
     data = {"services": rows, "running": running, "expected": len(inp.services)}
     captures = _single_capture(inp.capture_names, f"{running}/{len(inp.services)}")
-    # "starting" may still become healthy; unhealthy, exited or missing will not by waiting.
+    # "starting" may still become healthy and "unhealthy" may recover (a wait gives it a
+    # grace); exited, dead or missing will not by waiting.
     return Parsed(
-        ready, "ready" if ready else "not ready", detail, data, captures, settled=bool(problems)
+        ready,
+        "ready" if ready else "not ready",
+        detail,
+        data,
+        captures,
+        settled=bool(problems),
+        recovering=[f"{n} unhealthy" for n in unhealthy],
     )
 
 

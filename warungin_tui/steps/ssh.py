@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from warungin_tui.outcome import Outcome, StepStatus
@@ -115,21 +116,59 @@ def poll_gaps(interval: float) -> Iterator[float]:
         gap = min(gap * 2, interval)
 
 
+@dataclass
+class Grace:
+    """How long a bad answer that may recover (a failing health check) is waited out: it fails
+    the wait once it persisted for `polls` polls in a row AND `seconds` (both: early polls come
+    fast, so polls alone would be a fraction of a second)."""
+
+    polls: int
+    seconds: float
+    seen: int = 0
+    since: float | None = None
+
+    def observe(self, recovering: list[str], now: float) -> None:
+        """Count this poll: a streak of bad answers goes on, a good one ends it."""
+        if not recovering:
+            self.seen, self.since = 0, None
+            return
+        self.seen += 1
+        self.since = now if self.since is None else self.since
+
+    def persisted_s(self, now: float) -> float:
+        return 0.0 if self.since is None else now - self.since
+
+    def exhausted(self, now: float) -> bool:
+        return self.seen >= self.polls and self.persisted_s(now) >= self.seconds
+
+    def describe(self, now: float) -> str:
+        noun = "poll" if self.seen == 1 else "polls"
+        return (
+            f"for {self.seen} {noun} over {self.persisted_s(now):.1f} s; the grace is "
+            f"{self.polls} polls and {self.seconds:g} s ([thresholds] unhealthy_grace_*)"
+        )
+
+
 async def run_wait_step(ctx: StepContext, spec: StepSpec) -> Outcome:
-    """Poll until the parsed value equals `until_value`, showing each poll, within the timeout."""
+    """Poll until the parsed value equals `until_value`, showing each poll, within the timeout.
+    An exited or dead service fails at once; an unhealthy one only after its grace."""
     assert spec.command is not None
     command = render_command(spec.command, ctx.values)
     wanted = render_plain(spec.expect.until_value or "", ctx.values)
     gaps = poll_gaps(ctx.seconds(spec.interval))
     deadline = time.monotonic() + ctx.seconds(spec.timeout)
     per_poll = min(ctx.config.thresholds.command_timeout_seconds, ctx.seconds(spec.timeout))
+    thresholds = ctx.config.thresholds
+    grace = Grace(thresholds.unhealthy_grace_polls, thresholds.unhealthy_grace_seconds)
     polls = 0
     while True:
         polls += 1
         outcome, parsed = await run_command_once(ctx, spec, command, per_poll, quiet=True)
+        now = time.monotonic()
         key = parsed.key if parsed else ""
         shown = parsed.detail if parsed else outcome.detail
-        remaining = deadline - time.monotonic()
+        grace.observe(parsed.recovering if parsed else [], now)
+        remaining = deadline - now
         # Decide first, announce after: the output never promises a poll that will not come.
         if parsed is not None and key == wanted:
             outcome.status = StepStatus.PASSED
@@ -139,12 +178,18 @@ async def run_wait_step(ctx: StepContext, spec: StepSpec) -> Outcome:
         elif parsed is not None and parsed.settled:
             outcome.status = StepStatus.FAILED
             outcome.detail = f"{shown} (poll {polls}; waiting cannot fix this)"
+        elif grace.exhausted(now):
+            outcome.status = StepStatus.FAILED
+            outcome.detail = f"{shown} ({grace.describe(now)})"
         elif remaining <= 0:
             outcome.status = StepStatus.FAILED
             outcome.detail = f"still {shown} after {ctx.seconds(spec.timeout):g} s ({polls} polls)"
         else:
             next_in = min(next(gaps), remaining)
-            await ctx.output("stdout", [f"poll {polls}: {shown}; next poll in {next_in:.1f} s"])
+            waiting = f" (unhealthy {grace.describe(now)})" if grace.seen else ""
+            await ctx.output(
+                "stdout", [f"poll {polls}: {shown}{waiting}; next poll in {next_in:.1f} s"]
+            )
             ctx.progress({"poll": polls, "value": key, "detail": shown, "next_poll_s": next_in})
             await asyncio.sleep(next_in)
             continue

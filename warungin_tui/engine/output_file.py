@@ -91,6 +91,8 @@ class OutputFileWriter:
         self._redactors: dict[str, StreamRedactor] = {}
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self.lines = 0
+        self.queued = 0
+        """Lines handed over so far (`lines`: those written)."""
         self._error: str | None = None
         self._summary: OutputFileSummary | None = None
         self._thread = threading.Thread(target=self._write_all, name=f"output {name}", daemon=True)
@@ -98,6 +100,7 @@ class OutputFileWriter:
 
     def add(self, stream: str, lines: list[str]) -> None:
         if lines and self._summary is None:
+            self.queued += len(lines)
             self._queue.put((stream, lines))
 
     def close(self) -> OutputFileSummary:

@@ -80,7 +80,9 @@ class OutputRecorder:
 
     async def finish(self) -> dict[str, Any]:
         """Wait for the side file (in a thread: its backlog is written meanwhile), then end."""
-        if self._file is not None and not self._ended:
+        # A long output's backlog is waited for in a thread; a short one's (at most the lines
+        # the journal keeps) inline, so a short step adds no await point (no reordering).
+        if self._file is not None and not self._ended and self._file.queued > self.limit:
             await asyncio.to_thread(self._file.close)
         return self.finish_now()
 

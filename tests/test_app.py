@@ -37,7 +37,7 @@ PRE_AUTOMATED = [
     "pre.db_backups_recent",
     "pre.backup_tested",
 ]
-CONTRACT_KEYS = ["up", "down", "j", "k", "enter", "space", "x", "s", "r", "a", "n", "R", "e"]
+CONTRACT_KEYS = ["up", "down", "j", "k", "enter", "space", "m", "x", "s", "r", "a", "n", "R", "e"]
 CONTRACT_KEYS += ["?", "F1", "ctrl+p", "q", "escape", "o", "O", "w", "c", "t", "F", "N", "A"]
 CONTRACT_KEYS += ["tab", "shift+tab", "pageup", "pagedown", "ctrl+q"]
 
@@ -131,6 +131,19 @@ async def answer(pilot: Pilot, text: str) -> None:
     prompt.query_one(Input).value = text
     await pilot.press("enter")
     await until(pilot, lambda: app.screen is not prompt)
+
+
+async def answer_form(pilot: Pilot, *values: str | None) -> None:
+    """Fill the open form (None keeps the offered value) and accept it with enter."""
+    app = pilot.app
+    await on_screen(pilot, "form")
+    form = app.screen
+    for field, value in zip(form.query(Input), values, strict=True):
+        if value is not None:
+            field.value = value
+    form.query(Input).first().focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is not form)
 
 
 async def open_pre_with_checks_done(pilot: Pilot) -> WarunginApp:
@@ -321,8 +334,13 @@ async def test_pre_checklist_ticks_signoff_gate_and_override(tmp_path: Path) -> 
         await answer(pilot, "rehearsal: remaining items checked on paper")
         assert run.gate_holds("pre")
         assert "n" in footer_keys(app)
+        await pilot.press("n")  # goes on: Phase 1 opens and its automated steps start ...
+        await on_screen(pilot, "confirm")  # ... and its destructive step still asks first
+        assert status(app, "phase1.notify") == StepStatus.PASSED
         await pilot.press("n")
         await on_screen(pilot, "phase-phase1")
+        await until(pilot, lambda: not app.step_workers())
+        assert status(app, "phase1.stop_stack") == StepStatus.PENDING  # "no" ran nothing
 
 
 async def test_input_with_choices_and_escape_back(tmp_path: Path) -> None:
@@ -500,12 +518,15 @@ async def test_smoke_test_and_verification_report(tmp_path: Path) -> None:
         assert "Open: https://pos.example.internal" in text
         assert "Look for: The login page loads in under 3 seconds." in text
         assert "measured" in text and "Step 3.3" in text
-        await pilot.press("space")
+        assert {"space", "m"} <= footer_keys(app)  # passing and a note: two keys, both shown
+        await pilot.press("m")
         await answer(pilot, "login page in about a second")
         assert run.results["smoke.frontend_loads"].note == "login page in about a second"
-        for _ in range(4):
-            await pilot.press("space")
-            await answer(pilot, "")
+        for number in range(2, 6):
+            await pilot.press("space")  # passes: never opens a text field
+            assert app.screen.id == "phase-smoke"
+            assert selected(app) != f"smoke.test{number}"  # the cursor moved on at once
+        assert not run.results["smoke.super_admin_2fa"].note
         assert run.gate_holds("smoke")
         await pilot.press("n")
         await on_screen(pilot, "phase-report")
@@ -516,10 +537,10 @@ async def test_smoke_test_and_verification_report(tmp_path: Path) -> None:
         assert "API Response Time:" in report and " ms" in report
         assert "Concurrent Users:        0" in report
         assert "[ ] No sensitive data exposed" in report
-        await pilot.press("space")
+        await pilot.press("m")
         await answer(pilot, "checked the API answers")
         await pilot.press("space")
-        await answer(pilot, "")
+        assert app.screen.id == "phase-report"
         report = text_of(app.screen.query_one("#report-text", Static))
         assert "[✔] No sensitive data exposed" in report and "[✔] Request dedup" in report
         assert run.gate_holds("report")
@@ -534,19 +555,22 @@ async def test_go_live_refused_with_blockers_then_hold(tmp_path: Path) -> None:
         await pilot.press("enter")
         await on_screen(pilot, "choice")
         await pilot.press("enter")  # GO-LIVE APPROVED
-        await answer(pilot, "Boss")
-        await answer(pilot, "")  # effective: now
+        await answer_form(pilot, "Boss", None)  # who, and the offered effective time: now
         body = text_of(app.screen.query_one("#golive-text", Static))
         assert "GO-LIVE APPROVED is refused" in body and "Pre-deployment checklist" in body
         assert engine_of(app).run.decision is None
         await pilot.press("enter")
         await on_screen(pilot, "choice")
         await pilot.press("down", "enter")  # HOLD FOR REVIEW
-        await answer(pilot, "Boss")
-        await answer(pilot, "2025-01-02T09:00")
+        await answer_form(pilot, "Boss", "2025-01-02T09:00")
         decision = engine_of(app).run.decision
         assert decision and decision["decision"] == "HOLD FOR REVIEW"
         assert decision["effective_at"] == "2025-01-02T09:00"
+        await on_screen(pilot, "confirm")  # the decision is in: finishing is offered at once
+        assert "Finish the run?" in str(app.screen.query_one(".dialog-title", Static).content)
+        await pilot.press("n")  # not yet: F stays on the go-live screen
+        await on_screen(pilot, "phase-golive")
+        assert engine_of(app).run.finished_at is None
         assert "F" in footer_keys(app)
 
 
@@ -597,6 +621,7 @@ async def test_every_binding_has_description_tooltip_and_id() -> None:
         confirm.ConfirmScreen,
         prompt.TextPrompt,
         prompt.ChoicePrompt,
+        prompt.FormPrompt,
         hostkey.HostKeyScreen,
         hostkey.HostKeyChangedScreen,
     ]

@@ -62,11 +62,9 @@ async def answer_dialogs_and_tick(pilot: Pilot, phase_id: str, limit: int = 80) 
 
 
 async def run_phase(pilot: Pilot, phase_id: str, timeout: float = 90) -> None:
-    """`n` to the phase, `a` to run it, `y` to each destructive confirmation."""
+    """`n` to the phase (its automated steps start), `y` to each destructive confirmation."""
     app = pilot.app
     await pilot.press("n")
-    await on_screen(pilot, f"phase-{phase_id}")
-    await pilot.press("a")
 
     def done_or_confirm() -> bool:
         return engine(app).run.gate_holds(phase_id) or app.screen.name == "confirm"
@@ -77,6 +75,14 @@ async def run_phase(pilot: Pilot, phase_id: str, timeout: float = 90) -> None:
             dialog = app.screen
             await pilot.press("y")
             await until(pilot, lambda dialog=dialog: app.screen is not dialog)
+
+
+def bar_text(app: WarunginApp) -> str:
+    """The run bar at the top of the screen, as text."""
+    from tests.test_app import text_of
+    from warungin_tui.widgets.run_bar import RunBar
+
+    return text_of(app.screen.query_one(RunBar))
 
 
 def titled(app: WarunginApp, title: str) -> bool:
@@ -137,23 +143,19 @@ async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Pa
             await answer_dialogs_and_tick(pilot, "completion")
             assert run.results["completion.ops_lead"].value["role"] == "Ops Lead"
             # monitoring: the automated rounds, then the 24-hour sign-off answers
-            await pilot.press("n")
+            await pilot.press("n")  # its automated checks start by themselves
             await on_screen(pilot, "phase-monitoring")
-            await pilot.press("a")
             checks = [s.id for s in run.playbook.phase("monitoring").steps if s.automated]
             await until(pilot, lambda: all(run.status(s) in GATE_OK for s in checks), 60)
             await answer_dialogs_and_tick(pilot, "monitoring")
             assert run.results["monitoring.performance"].value == "GOOD"
-            # go-live: decision, who, when; then finish, which exports again
+            # go-live: n asks the decision at once; who and when in one form; then finish,
+            # offered at once, which exports again
             await pilot.press("n")
-            await on_screen(pilot, "phase-golive")
-            await pilot.press("enter")
             await on_screen(pilot, "choice")
             await pilot.press("enter")  # GO-LIVE APPROVED is the first choice
-            await on_screen(pilot, "prompt")
+            await on_screen(pilot, "form")  # who, and when (offered: now)
             await pilot.press(*"Release Manager", "enter")
-            await until(pilot, lambda: titled(app, "Effective date/time"))
-            await pilot.press("enter")  # effective now (prefilled)
             # no monitoring samples cover 24 hours: approving needs an override with a reason
             await until(pilot, lambda: titled(app, "Override: monitoring not evidenced"))
             await pilot.press(*"rehearsal: monitored for minutes", "enter")
@@ -164,8 +166,7 @@ async def test_healthy_rehearsal_through_every_screen_to_the_report(tmp_path: Pa
                 "reason": "rehearsal: monitored for minutes",
                 "hours_covered": 0.0,
             }
-            await pilot.press("F")
-            await on_screen(pilot, "confirm")
+            await on_screen(pilot, "confirm")  # finishing is offered once the decision is in
             await pilot.press("y")
             await until(pilot, lambda: run.finished_at is not None and len(run.exports) == 4)
             markdown = Path(run.exports[-2]).read_text()
@@ -198,9 +199,7 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
             await answer_dialogs_and_tick(pilot, "pre")
             await run_phase(pilot, "phase1")
             await run_phase(pilot, "phase2")
-            await pilot.press("n")
-            await on_screen(pilot, "phase-phase3")
-            await pilot.press("a")
+            await pilot.press("n")  # Phase 3's probes start by themselves
             # the health check fails on the version: the rollback is offered at once
             await until(pilot, lambda: app.screen.name == "confirm", 60)
             assert run.status("phase3.health") == StepStatus.FAILED
@@ -231,6 +230,8 @@ async def test_failed_release_offers_rollback_and_restores_the_host(tmp_path: Pa
                 assert "VERSION: 1 file" in message and "kept as they are" not in message
             assert run.rollbacks[-1]["ok"] is True, run.rollbacks[-1]
             assert run.rollbacks[-1]["reason"] == "health reports 1.0.0"
+            # the header says what runs now: the restored release, not the one deployed
+            await until(pilot, lambda: "release 1.0.0 (rolled back)" in bar_text(app))
             health = httpx.get(f"{target.host.api_url}/api/health", timeout=10).json()
             assert health == {**health, "status": "ok", "version": "1.0.0"}
             # the rollback's end exports the log, bound to the journal, with the outcome on top
@@ -258,9 +259,7 @@ async def test_rollback_closes_the_deployment_and_offers_a_new_run(tmp_path: Pat
             await until(pilot, lambda: run.status("pre.backup_tested") in GATE_OK, 60)
             await answer_dialogs_and_tick(pilot, "pre")
             await run_phase(pilot, "phase1")
-            await pilot.press("n")
-            await on_screen(pilot, "phase-phase2")
-            await pilot.press("a")
+            await pilot.press("n")  # Phase 2 opens and runs by itself
             # destructive steps ask (y); the failure offers the rollback (y), which asks why
             while not (run.rollbacks and "ok" in run.rollbacks[-1]):
                 await until(

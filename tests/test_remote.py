@@ -32,9 +32,12 @@ pytestmark = pytest.mark.sshd
 STREAM_100 = "for i in $(seq 1 100); do echo $i; sleep 0.1; done"
 
 
-@pytest.fixture
-async def remote(target_config: TargetConfig) -> AsyncIterator[Remote]:
-    remote = Remote(target_config)
+@pytest.fixture(params=["shell", "exec"])
+async def remote(
+    target_config: TargetConfig, request: pytest.FixtureRequest
+) -> AsyncIterator[Remote]:
+    """Both ways of running a command: the connection's persistent shell, one exec each."""
+    remote = Remote(target_config, persistent_shell=request.param == "shell")
     yield remote
     await remote.close()
 
@@ -304,16 +307,25 @@ async def test_missing_identity_file_fails_authentication(
 
 
 async def test_twenty_concurrent_commands_share_one_connection(
-    remote: Remote, openssh_server: OpenSSHServer
+    remote: Remote, openssh_server: OpenSSHServer, tmp_path: Path
 ) -> None:
-    started = time.monotonic()
+    """Every command is in flight at once up to the limit: 5 exec channels (sshd's
+    MaxSessions), SHELL_MAX_CONCURRENT in the persistent shell; counted on the host."""
+    log = tmp_path / "in-flight.log"
     results = await asyncio.gather(
-        *(remote.run(f"sleep 0.2; echo {i}", timeout=30) for i in range(20))
+        *(
+            remote.run(f"echo + >> {log}; sleep 0.2; echo {i}; echo - >> {log}", timeout=30)
+            for i in range(20)
+        )
     )
     assert [r.exit_status for r in results] == [0] * 20
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(20)]
-    # At most 5 at a time: 20 commands of 0.2 s need at least 4 rounds.
-    assert time.monotonic() - started >= 0.75
+    in_flight = most = 0
+    for mark in log.read_text().split():
+        in_flight += 1 if mark == "+" else -1
+        most = max(most, in_flight)
+    limit = 5 if remote.shell_pid is None else remote_module.SHELL_MAX_CONCURRENT
+    assert 1 < most <= limit
     assert openssh_server.log().count("Accepted publickey") == 1
 
 

@@ -83,10 +83,13 @@ class WarunginApp(App[int]):
         prepare_engine: Callable[[Engine], None] | None = None,
         clock: Callable[[], datetime] | None = None,
         demo_keep_dir: Path | None = None,
+        demo_scenario: str | None = None,
     ) -> None:
         super().__init__()
         self.demo_keep_dir = demo_keep_dir
         """Set by `demo`: its run cannot be resumed; journal and exports move here at exit."""
+        self.demo_scenario = demo_scenario
+        """Set by `demo`: the rehearsal scenario in a line ("healthy: Everything works ...")."""
         self.config = config
         self.config_path = config_path
         self.journal_dir = journal_dir or default_journal_dir(config)
@@ -154,7 +157,9 @@ class WarunginApp(App[int]):
         self.saved_run = load_unfinished_run(self.config, self.journal_dir)
         saved = self.saved_run
         path, run = (saved.path, saved.run) if saved is not None else (None, None)
-        self.push_screen(StartScreen(self.config, self.config_path, path, run))
+        self.push_screen(
+            StartScreen(self.config, self.config_path, path, run, scenario=self.demo_scenario)
+        )
 
     def on_start_requested(self, message: StartRequested) -> None:
         self.connect_and_start(message.operator, message.resume_path)
@@ -358,11 +363,18 @@ class WarunginApp(App[int]):
 
     # -- navigation --------------------------------------------------------------------------
     def open_phase(
-        self, phase_id: str, step_id: str | None = None, *, follow: bool = False
+        self,
+        phase_id: str,
+        step_id: str | None = None,
+        *,
+        follow: bool = False,
+        autorun: bool = False,
     ) -> None:
         """Show a phase (and select a step): replaces the phase screen on top of the overview.
 
         `follow`: the cursor follows the steps as they run (rollback, run-all).
+        `autorun`: its automated steps start as `a` would (`n` from a finished phase: going on
+        is what the operator asked for; destructive steps still ask, refusals stay silent).
         """
         from warungin_tui.screens.phase import PhaseScreen
 
@@ -374,15 +386,22 @@ class WarunginApp(App[int]):
             if step_id is not None and select is not None:
                 select(step_id)
             return
-        screen = self._screen_for(phase_id, step_id)
+        if autorun and self.engine is not None:
+            # Only a phase nothing has run in yet: a failed step is retried by `r`, not by `n`.
+            run = self.engine.run
+            steps = run.playbook.phase(phase_id).steps
+            autorun = all(run.status(s.id) == StepStatus.PENDING for s in steps if s.automated)
+        screen = self._screen_for(phase_id, step_id, autorun=autorun)
         if isinstance(screen, PhaseScreen):
-            screen.following = follow
+            # A phase with checks to tick keeps the cursor where the operator works.
+            automated_only = all(s.automated for s in screen.phase.steps)
+            screen.following = follow or (screen.autorun and automated_only)
         if isinstance(top, RunScreen) and not isinstance(top, OverviewScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
 
-    def _screen_for(self, phase_id: str, step_id: str | None) -> RunScreen:
+    def _screen_for(self, phase_id: str, step_id: str | None, *, autorun: bool) -> RunScreen:
         from warungin_tui.screens.completion import CompletionScreen
         from warungin_tui.screens.golive import GoLiveScreen
         from warungin_tui.screens.phase import PhaseScreen
@@ -391,15 +410,15 @@ class WarunginApp(App[int]):
         if phase_id == "report":
             return ReportScreen(step_id)
         if phase_id == "golive":
-            return GoLiveScreen()
+            return GoLiveScreen(autorun=autorun)
         if phase_id == "completion":
             return CompletionScreen(phase_id, step_id)
         if phase_id == "monitoring":
             from warungin_tui.screens.monitoring import MonitoringScreen
 
-            return MonitoringScreen(phase_id, step_id)
+            return MonitoringScreen(phase_id, step_id, autorun=autorun)
         # The checklist's automated items run by themselves when it opens (once a session).
-        autorun = phase_id == "pre" and "pre" not in self._autoran
+        autorun = autorun or (phase_id == "pre" and "pre" not in self._autoran)
         self._autoran.add(phase_id)
         return PhaseScreen(phase_id, step_id, autorun=autorun)
 
@@ -431,6 +450,11 @@ class WarunginApp(App[int]):
         return run_refusal(self.engine.run, self.RUN_ACTIONS[action], busy=self.busy_step())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "request_quit":
+            # While a text field has focus `q` is a letter: the footer must not offer it.
+            from textual.widgets import Input
+
+            return not isinstance(self.focused, Input)
         return self.refusal(action) is None
 
     def action_explain_app(self, action: str) -> None:
@@ -519,7 +543,7 @@ class WarunginApp(App[int]):
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == STEP_GROUP:
+        if worker.group == STEP_GROUP and self.screen_stack:  # none left while exiting
             self.screen.refresh_bindings()  # run keys come back once the worker is done
         if event.state == WorkerState.ERROR:
             error = worker.error

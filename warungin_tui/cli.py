@@ -89,6 +89,24 @@ def validate(config_file: Path) -> None:
 
 
 @main.command()
+@click.argument(
+    "path", required=False, type=click.Path(dir_okay=False, path_type=Path), metavar="[PATH]"
+)
+def init(path: Path | None) -> None:
+    """Write the commented sample config to PATH (default ./warungin.toml); never overwrites."""
+    from warungin_tui.init_config import DEFAULT_PATH, NEXT_STEP, write_sample_config
+
+    target = path or DEFAULT_PATH
+    try:
+        write_sample_config(target)
+    except FileExistsError:
+        fail(f"{target} exists already: nothing written (edit it, or choose another PATH)")
+    except OSError as exc:
+        fail(f"{target}: cannot write it: {exc.strerror or exc}")
+    click.echo(f"Wrote {target} (mode 0600): {NEXT_STEP.format(path=target)}.")
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of steps.")
 @config_option
 def plan(as_json: bool, config_path: str | None) -> None:
@@ -129,6 +147,15 @@ def check(phase: str, as_json: bool, config_path: str | None) -> None:
     else:
         click.echo(_table(rows))
     sys.exit(0 if all(r["status"] in ("passed", "warning") for r in rows) else EXIT_FAILED)
+
+
+def _scenario_list() -> str:
+    """`demo --help`'s list of scenarios, one line each, from the sandbox's own table."""
+    from warungin_tui.sandbox.scenarios import SCENARIOS
+
+    width = max(len(name) for name in SCENARIOS)
+    lines = [f"{name:<{width}}  {what}" for name, what in SCENARIOS.items()]
+    return "Scenarios:\n\n\b\n" + "\n".join(lines)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -201,14 +228,16 @@ def export(run: Path, out_dir: Path | None, config_path: str | None) -> None:
         click.echo(str(path))
 
 
-@main.command()
+@main.command(epilog=_scenario_list())
 @click.option("--scenario", default="healthy", show_default=True, help="Rehearsal scenario.")
 @click.option("--serve", is_flag=True, help="Only start the target; print its config path.")
 @click.option(
     "--openssh", is_flag=True, help="Serve over a real OpenSSH sshd (needs openssh-server)."
 )
 def demo(scenario: str, serve: bool, openssh: bool) -> None:
-    """Start the built-in rehearsal target on loopback and open the wizard on it."""
+    """Start the built-in rehearsal target on loopback and open the wizard on it.
+
+    The scenarios (--scenario NAME) are listed below, one line each."""
     from warungin_tui.sandbox.scenarios import SCENARIOS
 
     if scenario not in SCENARIOS:

@@ -45,8 +45,14 @@ async def _wizard(scenario: str, transport: Literal["asyncssh", "openssh"]) -> i
 
         # The in-process SSH server shares this event loop with the wizard.
         keep_dir = rehearsal_dir(scenario)
+        from warungin_tui.sandbox.scenarios import SCENARIOS
+
         app = WarunginApp(
-            config, target.config_path, journal_dir=journal_dir(config), demo_keep_dir=keep_dir
+            config,
+            target.config_path,
+            journal_dir=journal_dir(config),
+            demo_keep_dir=keep_dir,
+            demo_scenario=f"{scenario}: {SCENARIOS[scenario]}",
         )
         app.emergency_cleanups.append(target.kill_now)
         try:

@@ -3,26 +3,41 @@
 Built on docs/ssh-notes.md: root sessions ignore SSH signals, so the host enforces timeouts;
 keepalive turns a dead network into an error; sshd allows 10 channels per connection; output
 is read in chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
+
+Commands run in the connection's persistent shell (remote_shell.py: the login shell starts once,
+commands run side by side over one channel) with the same guarantees as the per-command exec
+channel below, which remains the way where that shell cannot start or has broken.
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import inspect
 import os
 import shlex
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncssh
 
 from warungin_tui.config import TargetConfig
 from warungin_tui.errors import WarunginError
 from warungin_tui.remote_api import OutputCallback
+from warungin_tui.remote_shell import (
+    DriverProcess,
+    RemoteShell,
+    ShellJob,
+    ShellUnavailable,
+    open_driver,
+)
+
+_Opened = TypeVar("_Opened")
 
 """Receives (stream, lines): stream is "stdout" or "stderr", lines without their newline."""
 
@@ -32,6 +47,8 @@ FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while 
 MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
 MAX_LINE_CHARS = 10_000  # a longer line is cut (a 2.5 MB "line" must not reach the journal)
 MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
+SHELL_MAX_CONCURRENT = 16  # commands at once in the persistent shell (no channel each: no
+# MaxSessions limit; this bounds the load on the host)
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
 MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024  # far beyond any real known_hosts; /dev/zero is not
 MAX_KEY_FILE_BYTES = 1024 * 1024  # an RSA-16384 private key is ~13 kB
@@ -244,6 +261,8 @@ class Remote:
         keepalive_interval: float = 5,
         keepalive_count_max: int = 3,
         max_concurrent: int = 5,
+        persistent_shell: bool = True,
+        shell_max_concurrent: int = SHELL_MAX_CONCURRENT,
     ) -> None:
         self.target = target
         self.connect_timeout = connect_timeout
@@ -253,10 +272,25 @@ class Remote:
         # sshd allows 10 channels, but at 10 the client still saw refusals; 5 never
         # (docs/ssh-notes.md 5).
         self._semaphore = asyncio.Semaphore(max_concurrent)
+        self._shell_slots = asyncio.Semaphore(shell_max_concurrent)
         self._connect_lock = asyncio.Lock()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._client: _Client | None = None
         self._forwards: dict[tuple[str, int], asyncssh.SSHListener] = {}
+        # One long-lived sh per connection runs the commands (remote_shell.py), unless it
+        # cannot start or broke on this connection: then each command gets its own channel.
+        self.persistent_shell = persistent_shell
+        self._shell: RemoteShell | None = None
+        self._shell_starting: asyncio.Task[None] | None = None
+        self._shell_lock = asyncio.Lock()
+        self.shell_fallback: str | None = None
+        """Why commands run one exec channel each on this connection (None: they do not)."""
+        self._fallback_told = False
+
+    @property
+    def shell_pid(self) -> int | None:
+        """The persistent shell's pid on the host while one serves this connection."""
+        return self._shell.pid if self._shell is not None and self._shell.usable else None
 
     @property
     def connected(self) -> bool:
@@ -316,6 +350,9 @@ class Remote:
             except ValueError as exc:  # idna (UnicodeError), saslprep: values config refuses
                 raise RemoteError(f"{where[:80]}: cannot use this host or user: {exc}") from None
             self._conn, self._client = conn, client
+            if self.persistent_shell:
+                self._shell_starting = asyncio.create_task(self._prestart_shell(conn))
+                self._shell_starting.add_done_callback(_retrieve_exception)
 
     async def trust_host_key(self, error: HostKeyUnknown) -> None:
         """Append the key from `error` to known_hosts (created 0600 in a 0700 folder)."""
@@ -357,8 +394,21 @@ class Remote:
             script = _RECORDED_WRAPPER.format(inner=inner, record=record)
         # The outer `sh -c` makes the wrapper independent of the user's login shell.
         wrapped = "sh -c " + shlex.quote(script)
+        # A NUL cannot travel in the shell's one-line request: such a command gets a channel.
+        if "\0" not in command and (shell := await self._running_shell()) is not None:
+            async with self._shell_slots:
+                if shell.usable:  # else it ended while this command waited: use a channel
+                    started = time.monotonic()
+                    job = shell.submit(command, _seconds(timeout), record)
+                    return await self._collect_job(command, job, timeout, on_output, started)
         async with self._semaphore:
             started = time.monotonic()
+            if self.shell_fallback is not None and not self._fallback_told and on_output:
+                self._fallback_told = True  # said once, in the first output that can show it
+                why = self.shell_fallback
+                notice = f"warungin-tui: {why}; each command runs in its own session"
+                if inspect.isawaitable(outcome := on_output("stderr", [notice])):
+                    await outcome
             process = await self._open_process(wrapped)
             return await self._collect(command, process, timeout, on_output, started)
 
@@ -394,6 +444,12 @@ class Remote:
         for listener in self._forwards.values():
             listener.close()
         self._forwards.clear()
+        if self._shell_starting is not None:
+            self._shell_starting.cancel()
+        if self._shell is not None:
+            self._shell.close()
+        self._shell = self._shell_starting = None
+        self.shell_fallback = None  # a new connection tries the shell again
         if self._conn is not None:
             self._conn.close()
         self._conn = self._client = None
@@ -439,6 +495,17 @@ class Remote:
             raise AuthenticationFailed(f"cannot use identity file {path}: {exc}") from None
 
     async def _open_process(self, wrapped: str) -> asyncssh.SSHClientProcess[str]:
+        # stdin stays an open pipe: the wrapper's watcher waits for its EOF.
+        return await self._open_channel(
+            lambda conn: conn.create_process(wrapped, encoding="utf-8", errors="replace")
+        )
+
+    async def _open_driver(self, command: str) -> DriverProcess:
+        return await self._open_channel(lambda conn: open_driver(conn, command))
+
+    async def _open_channel(
+        self, open_: Callable[[asyncssh.SSHClientConnection], Awaitable[_Opened]]
+    ) -> _Opened:
         """Open a session channel, retrying refusals and reconnecting if the connection died."""
         error: Exception | None = None
         for attempt in range(CHANNEL_OPEN_ATTEMPTS):
@@ -446,14 +513,128 @@ class Remote:
             conn = self._conn
             assert conn is not None
             try:
-                # stdin stays an open pipe: the wrapper's watcher waits for its EOF.
-                return await conn.create_process(wrapped, encoding="utf-8", errors="replace")
+                return await open_(conn)
             except (asyncssh.ChannelOpenError, asyncssh.DisconnectError, OSError) as exc:
                 error = exc
                 if self._conn is conn and not self.connected:
                     self._discard()  # nothing started yet: safe to retry on a new connection
             await asyncio.sleep(0.05 * 2**attempt)
         raise RemoteError(f"{self.target.label}: cannot open an SSH session: {error}")
+
+    async def _running_shell(self) -> RemoteShell | None:
+        """This connection's shell, started on first use; None where it cannot run."""
+        if not self.persistent_shell:
+            return None
+        await self.connect()
+        async with self._shell_lock:
+            if self.shell_fallback is not None:
+                return None
+            if self._shell is not None and self._shell.usable:
+                return self._shell
+            return await self._start_shell()
+
+    async def _prestart_shell(self, conn: asyncssh.SSHClientConnection) -> None:
+        """Start the shell right after connecting: its channel, login shell and ready line
+        overlap what the caller does before its first command (which waits for it)."""
+        async with self._shell_lock:
+            if self._conn is conn and self.connected and self._shell is None:
+                with contextlib.suppress(RemoteError):  # the first command meets it again
+                    await self._start_shell()
+
+    async def _start_shell(self) -> RemoteShell | None:
+        """Start this connection's shell (the shell lock held); None where it cannot run."""
+        conn = self._conn
+        try:
+            shell = await RemoteShell.start(self._open_driver, KILL_AFTER_S)
+        except ShellUnavailable as exc:
+            if self._conn is conn and self.connected:
+                self.shell_fallback = f"the remote shell could not start ({exc.reason})"
+                return None
+            if self._conn is conn:
+                self._discard()
+            raise RemoteError(
+                f"{self.target.label}: connection lost while starting the remote shell"
+            ) from None
+        if self._conn is not conn:  # a reconnect meanwhile: this shell's connection is gone
+            shell.close()
+            return None  # this command gets a channel; the next starts a shell
+        self._shell = shell
+        return shell
+
+    async def _collect_job(
+        self,
+        command: str,
+        job: ShellJob,
+        timeout: float,
+        on_output: OutputCallback | None,
+        started: float,
+    ) -> CommandResult:
+        """`_collect` for a command of the shell: same outcomes, same guarantees."""
+        output, conn, shell = _Output(on_output), self._conn, job.shell
+        decoders = {
+            stream: codecs.getincrementaldecoder("utf-8")(errors="replace")
+            for stream in _Output.STREAMS
+        }
+        timed_out = False
+        try:
+            async with asyncio.timeout(timeout + CLIENT_GRACE_S) as deadline:
+                while True:
+                    arrived = await job.wait(FLUSH_INTERVAL_S)
+                    # Read before taking: every chunk precedes the end, so none is left behind.
+                    over = job.over
+                    for stream, data in job.take():
+                        await output.feed(stream, decoders[stream].decode(data))
+                    if over:
+                        break
+                    if not arrived:
+                        await output.flush()
+        except TimeoutError:
+            job.kill()  # TERM on the host; timeout(1) KILLs KILL_AFTER_S later
+            if not deadline.expired():  # the callback's own TimeoutError
+                raise
+            timed_out = True
+        except BaseException:
+            job.kill()  # cancelled, or the callback failed
+            raise
+        finally:
+            job.release()
+        for stream, decoder in decoders.items():
+            if tail := decoder.decode(b"", final=True):
+                await output.feed(stream, tail)
+        status = job.status
+        # 124 and 137 are timeout(1)'s verdicts, but only if the deadline has actually passed.
+        if status in (124, 137) and time.monotonic() - started >= timeout:
+            timed_out = True
+        lost = job.failure is not None and not timed_out
+        await output.flush(final=True)
+        result = CommandResult(
+            command,
+            None if timed_out else status,
+            output.text("stdout"),
+            output.text("stderr"),
+            timed_out,
+            time.monotonic() - started,
+        )
+        if not lost:
+            return result
+        if not job.lost_connection and self._conn is conn and self.connected:
+            # The shell ended but the connection lives: its commands were stopped by the
+            # driver, or by nobody if it was killed; later commands each get a channel.
+            if self._shell is shell:
+                self._shell = None
+                self.shell_fallback = f"the remote shell stopped ({job.failure})"
+            raise ConnectionLost(
+                f"{self.target.label}: the remote shell stopped while running {command!r}; "
+                "whether it finished on the host is unknown",
+                partial=result,
+            )
+        if self._conn is conn:
+            self._discard()
+        raise ConnectionLost(
+            f"{self.target.label}: connection lost while running {command!r}; "
+            "whether it finished on the host is unknown",
+            partial=result,
+        )
 
     async def _collect(
         self,

@@ -69,6 +69,8 @@ class Run:
     abandoned: dict[str, Any] | None = None
     trusted_host_keys: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
+    exported_at: str | None = None
+    """When the last export was written (the overview's "what next" after the finish)."""
     notices_confirmed: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Notification steps whose message the operator confirmed sending: step id -> by, at."""
     monitoring_samples: list[dict[str, Any]] = field(default_factory=list)
@@ -211,6 +213,7 @@ class Run:
 
     def _on_export_written(self, event: dict[str, Any], at: str | None) -> None:
         self.exports.extend(event["paths"])
+        self.exported_at = at
 
     def _on_monitoring_sample(self, event: dict[str, Any], at: str | None) -> None:
         self.monitoring_samples.append(
@@ -228,6 +231,8 @@ class Run:
 
     def _on_export_failed(self, event: dict[str, Any], at: str | None) -> None:
         self.exports = [p for p in self.exports if p not in event["paths"]]
+        if not self.exports:
+            self.exported_at = None
 
     def _on_run_finished(self, event: dict[str, Any], at: str | None) -> None:
         self.finished_at = at

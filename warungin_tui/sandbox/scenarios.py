@@ -20,10 +20,10 @@ SCENARIOS: dict[str, str] = {
     "errors-in-logs": "The new backend runs but logs ERROR lines (unhandled exceptions).",
     "stale-backup": "The newest database dump is 72 hours old.",
     "ssh-drop": "The SSH connection is cut in the middle of the first `docker compose build`.",
-    "monitoring": "A compressed monitoring day: the backend is down in hour 3, errors burst "
-    "in hour 10 (run the day with RehearsalHost.start_day).",
-    "secrets-in-output": "The backend leaks its settings: every line of the project's .env shows "
-    "up in its log (as ERROR lines), in /api/health and in the frontend page.",
+    # One line each: `demo --help` lists them (the monitoring day runs with
+    # RehearsalHost.start_day).
+    "monitoring": "A compressed monitoring day: backend down in hour 3, errors in hour 10.",
+    "secrets-in-output": "The backend leaks its .env into its log, /api/health and its page.",
 }
 
 # The shim prints this line on stderr to ask the in-process SSH server to cut the connection.

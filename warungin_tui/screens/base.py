@@ -15,12 +15,18 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.screen import Screen
 
+from warungin_tui.engine.lifecycle import RunState, run_state
 from warungin_tui.engine.rules import Action, Refusal, next_phase_id, phase_refusal, step_refusal
 from warungin_tui.engine.run import Run
 from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.outcome import GATE_OK
 from warungin_tui.playbook import StepKind, StepSpec
-from warungin_tui.screens.keys import MOVE_BINDINGS, STEP_BINDINGS, explain_bindings
+from warungin_tui.screens.keys import (
+    ENTER_BINDINGS,
+    MOVE_BINDINGS,
+    STEP_BINDINGS,
+    explain_bindings,
+)
 from warungin_tui.screens.messages import (
     GateOverrideRequested,
     InputRequested,
@@ -44,6 +50,8 @@ if TYPE_CHECKING:
     from warungin_tui.engine.engine import Engine
 
 STEP_ACTIONS = frozenset(b.action for b in STEP_BINDINGS)
+ANSWER_KINDS = {"sign_step": StepKind.SIGNOFF, "answer_step": StepKind.INPUT}
+"""The enter bindings that answer a row of one kind (the footer says "Sign" or "Answer")."""
 PHASE_KEY_ACTIONS = {
     "run_all": Action.RUN_PHASE,
     "override_gate": Action.OVERRIDE_GATE,
@@ -65,13 +73,36 @@ def step_action_for_key(key_action: str, spec: StepSpec) -> Action | None:
         return answer or Action.RUN_STEP
     if key_action == "tick":
         return answer or Action.TICK
+    if key_action in ANSWER_KINDS:
+        return answer
+    if key_action == "tick_with_note":
+        return Action.TICK
     return STEP_KEY_ACTIONS.get(key_action)
+
+
+def release_running(run: Run) -> str:
+    """The release on the host as the run knows it: after a rollback, the restored one."""
+    restored = run.values.get("pre_version")
+    if run_state(run) == RunState.ROLLED_BACK and restored:
+        return f"{restored} (rolled back)"  # the bar keeps 36 columns for it
+    return run.release
+
+
+def signed_name(run: Run, role: str | None) -> str:
+    """The name last signed for `role` in this run ("" if none): typed once, offered again."""
+    name = ""
+    for spec in run.playbook.all_steps():
+        value = run.results[spec.id].value
+        if spec.kind == StepKind.SIGNOFF and spec.role == role and isinstance(value, dict):
+            name = str(value.get("name") or name)
+    return name
 
 
 class RunScreen(Screen[None]):
     """A screen showing part of the run; every contract key is bound, applicable or not."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        *ENTER_BINDINGS,
         *STEP_BINDINGS,
         *MOVE_BINDINGS,
         *explain_bindings(STEP_BINDINGS),
@@ -100,16 +131,33 @@ class RunScreen(Screen[None]):
 
     def refresh_bar(self) -> None:
         run = self.run
-        right = Text(f"release {run.release}")
+        right = Text(f"release {release_running(run)}")
         if self.engine.read_only:
             right = Text("READ-ONLY  ", style="bold yellow") + right
         self.query_one(RunBar).show(self.bar_left(), right)
 
     # -- keys --------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ANSWER_KINDS:
+            # Shown (and acting) only on its own kind of row; elsewhere the next enter binding
+            # takes the key, and a refusal is explained by the "Run" twin.
+            return self.answers_row(action) and self.refusal(action) is None
         if action in STEP_ACTIONS:
             return self.refusal(action) is None
         return True
+
+    def answers_row(self, action: str) -> bool:
+        """Whether an enter binding of ANSWER_KINDS fits the selected row."""
+        return False
+
+    def action_sign_step(self) -> None:
+        self.action_run_step()
+
+    def action_answer_step(self) -> None:
+        self.action_run_step()
+
+    def action_run_step(self) -> None:
+        """Overridden by screens with rows."""
 
     def refusal(self, action: str) -> Refusal | None:
         """None when the key's `action` applies now, else the refusal a key press explains."""
@@ -136,6 +184,10 @@ class StepScreen(RunScreen):
 
     following = False
     """After `a`, the cursor follows the running step until the operator moves it."""
+
+    def answers_row(self, action: str) -> bool:
+        spec = self.selected_spec()
+        return spec is not None and spec.kind == ANSWER_KINDS.get(action)
 
     def selected_spec(self) -> StepSpec | None:
         step_id = self.query_one(RowList).selected_id
@@ -203,6 +255,8 @@ class StepScreen(RunScreen):
         spec = self.selected_spec()
         if spec is None:
             return Refusal("Select a step first (up/down).")
+        if action == "tick_with_note" and spec.kind != StepKind.MANUAL:
+            return Refusal("A note goes with a check; enter answers this row.")
         step_action = step_action_for_key(action, spec)
         if step_action is None:
             return None
@@ -219,7 +273,7 @@ class StepScreen(RunScreen):
     def action_next_phase(self) -> None:
         following = self.next_phase_id()
         if following is not None:
-            self.wizard.open_phase(following)
+            self.wizard.open_phase(following, autorun=True)
 
     def action_run_all(self) -> None:
         assert self.phase_id is not None
@@ -270,16 +324,15 @@ class StepScreen(RunScreen):
         if spec.kind != StepKind.MANUAL:
             self.action_run_step()  # sign-offs and inputs: "tick" means answer it
             return
-        if spec.url_to_open:
-            # Browser checks keep what the operator saw: an optional note (enter skips it).
-            prompt = TextPrompt(
-                f"Passed: {spec.title}",
-                "A note on what you saw (optional; enter to skip).",
-                required=False,
-            )
-            self.ask(prompt, lambda note: TickRequested(spec.id, note=note), advance_from=spec.id)
-        else:
-            self.request(TickRequested(spec.id), advance_from=spec.id)
+        self.request(TickRequested(spec.id), advance_from=spec.id)
+
+    def action_tick_with_note(self) -> None:
+        """Pass with a note on what was seen: its own key, so space never opens a text field."""
+        spec = self.selected_spec()
+        if spec is None:
+            return
+        prompt = TextPrompt(f"Passed: {spec.title}", "A note on what you saw (kept in the log).")
+        self.ask(prompt, lambda note: TickRequested(spec.id, note=note), advance_from=spec.id)
 
     def action_fail(self) -> None:
         spec = self.selected_spec()
@@ -323,7 +376,11 @@ class StepScreen(RunScreen):
         self.ask(prompt, lambda reason: GateOverrideRequested(phase.id, reason))
 
     def _ask_signoff(self, spec: StepSpec) -> None:
-        prompt = TextPrompt(f"Sign-off: {spec.role}", f"{spec.title}: name of the {spec.role}.")
+        known = signed_name(self.run, spec.role)
+        hint = " (given earlier in this run: enter keeps it)" if known else ""
+        prompt = TextPrompt(
+            f"Sign-off: {spec.role}", f"{spec.title}: name of the {spec.role}{hint}.", value=known
+        )
         self.ask(prompt, lambda name: SignOffRequested(spec.id, name), advance_from=spec.id)
 
     def _ask_input(self, spec: StepSpec) -> None:

@@ -30,8 +30,9 @@ from warungin_tui.screens.messages import (
     RunChanged,
     StepChanged,
 )
-from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
+from warungin_tui.screens.prompt import ChoicePrompt, FormPrompt, TextPrompt
 from warungin_tui.screens.report import item_mark
+from warungin_tui.widgets.format import next_hint
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
 
@@ -56,11 +57,15 @@ class GoLiveScreen(RunScreen):
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, autorun: bool = False) -> None:
         super().__init__(id="phase-golive")
         self.phase_id = "golive"
+        self.autorun = autorun
+        """Opened with `n`: the decision is asked at once (escape shows the screen)."""
         self.refusal_text = ""
         """The engine's refusal of the last decision, shown in place until one is recorded."""
+        self.offer_finish = False
+        """A decision asked here is pending: once recorded, finishing is offered (y/n)."""
 
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
@@ -72,6 +77,8 @@ class GoLiveScreen(RunScreen):
         self.query_one("#golive-body").focus()
         self.refresh_bar()
         self.refresh_body()
+        if self.autorun and not self.run.decision and self.refusal("run_step") is None:
+            self.call_after_refresh(self.action_run_step)
 
     def bar_left(self) -> Text:
         return Text("Go-live decision", style="bold")
@@ -99,7 +106,9 @@ class GoLiveScreen(RunScreen):
         if self.refusal_text:
             text.append(f"\n{self.refusal_text}\n", style="bold red")
         closed = run_refusal(run, Action.DECIDE)
-        if closed is not None:
+        if run.finished_at is not None:
+            text.append(f"\n{next_hint(run)}", style="dim")  # exported or not: what is left
+        elif closed is not None:
             text.append(f"\n{closed.reason}", style="dim")
         else:
             text.append(
@@ -113,10 +122,14 @@ class GoLiveScreen(RunScreen):
     def on_run_changed(self, message: RunChanged) -> None:
         if message.event_type == "decision":
             self.refusal_text = ""
+            if self.offer_finish and self.refusal("finish") is None:
+                self.action_finish()  # the next thing to do: one key (y) instead of F, y
+            self.offer_finish = False
         self.refresh_body()
 
     def on_request_refused(self, message: RequestRefused) -> None:
         if isinstance(message.request, DecisionRequested):
+            self.offer_finish = False
             self.refusal_text = message.reason
             self.refresh_body()
 
@@ -148,24 +161,22 @@ class GoLiveScreen(RunScreen):
 
         def chosen(decision: str | None) -> None:
             if decision is not None:
-                prompt = TextPrompt(f"{decision}: authorized by", "Who authorizes the decision?")
-                self.app.push_screen(prompt, partial(self._ask_effective, decision))
+                now = self.wizard.clock().astimezone().isoformat("T", "minutes")
+                prompt = FormPrompt(
+                    f"{decision}: authorized by",
+                    [("Authorized by (name)", "", True), ("Effective date/time", now, False)],
+                )
+                self.app.push_screen(prompt, partial(self._authorized, decision))
 
-        self.app.push_screen(ChoicePrompt("Production deployment status", list(DECISIONS)), chosen)
+        blockers = approval_blockers(self.run)
+        message = "Approval needs first: " + "; ".join(blockers) if blockers else ""
+        prompt = ChoicePrompt("Production deployment status", list(DECISIONS), message)
+        self.app.push_screen(prompt, chosen)
 
-    def _ask_effective(self, decision: str, name: str | None) -> None:
-        if name is None:
-            return
-        now = self.wizard.clock().astimezone().isoformat("T", "minutes")
-
-        def effective(at: str | None) -> None:
-            if at is not None:
-                self._ask_monitoring_override(decision, name, at)
-
-        prompt = TextPrompt(
-            "Effective date/time", "When it takes effect.", value=now, required=False
-        )
-        self.app.push_screen(prompt, effective)
+    def _authorized(self, decision: str, answers: list[str] | None) -> None:
+        if answers is not None:
+            name, effective = answers
+            self._ask_monitoring_override(decision, name, effective)
 
     def _ask_monitoring_override(self, decision: str, name: str, effective: str) -> None:
         """The rulebook asks for a reason when monitoring samples do not cover the period
@@ -173,11 +184,13 @@ class GoLiveScreen(RunScreen):
         run = self.run
         shortfall = monitoring_shortfall(run)
         if decision != APPROVED or approval_blockers(run) or not shortfall:
+            self.offer_finish = True
             self.post_message(DecisionRequested(decision, name, effective))
             return
 
         def reason_given(reason: str | None) -> None:
             if reason is not None:
+                self.offer_finish = True
                 self.post_message(
                     DecisionRequested(
                         decision, name, effective, monitoring_override_reason=reason

@@ -9,14 +9,40 @@ from __future__ import annotations
 from textual.binding import Binding
 
 # Step actions: bound on every run screen; a screen says per action whether it applies now.
+# `enter` has one binding per kind of row, so the footer says what it does there ("Sign",
+# "Answer", "Run"): a screen hides the ones that do not fit the selected row, and the first
+# shown one is the one that acts. Only "Run" has an explaining twin (it says why for all three).
+ENTER_BINDINGS: list[Binding] = [
+    Binding(
+        "enter",
+        "sign_step",
+        "Sign",
+        tooltip="Sign off the selected row (asks the name; a name given before is offered)",
+        id="warungin.sign",
+    ),
+    Binding(
+        "enter",
+        "answer_step",
+        "Answer",
+        tooltip="Answer the selected question (asks the value)",
+        id="warungin.answer",
+    ),
+]
 STEP_BINDINGS: list[Binding] = [
     Binding("enter", "run_step", "Run", tooltip="Run or open the selected step", id="warungin.run"),
     Binding(
         "space",
         "tick",
         "Pass",
-        tooltip="Mark the selected manual check as passed",
+        tooltip="Pass the selected check (a sign-off or a question asks its answer); never a note",
         id="warungin.tick",
+    ),
+    Binding(
+        "m",
+        "tick_with_note",
+        "Pass+note",
+        tooltip="Pass the selected check with a note on what you saw (kept in the log)",
+        id="warungin.tick_note",
     ),
     Binding(
         "x",
@@ -60,7 +86,8 @@ STEP_BINDINGS: list[Binding] = [
         "n",
         "next_phase",
         "Next",
-        tooltip="Go to the next phase when this phase's gate holds",
+        tooltip="Go to the next phase when this phase's gate holds; its automated steps start "
+        "(destructive ones still ask)",
         id="warungin.next",
     ),
     Binding(
@@ -164,7 +191,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ("up / down, j / k", "Move between steps (or phases on the overview)"),
     ("tab / shift+tab", "Move focus between the step list and the output (to scroll it)"),
     ("pageup / pagedown", "Scroll a page"),
-    *[("space" if b.key == "space" else b.key, b.tooltip) for b in STEP_BINDINGS],
+    *[(b.key, b.tooltip) for b in ENTER_BINDINGS],
+    *[(b.key, b.tooltip) for b in STEP_BINDINGS],
     *[(b.key, b.tooltip) for b in NOTICE_BINDINGS],
     ("F", "Go-live screen: finish the run after the decision (sealed, no longer resumable)"),
     ("N", "Overview: start a new run once this one ended (finished, rolled back, abandoned)"),

@@ -91,3 +91,48 @@ class ChoicePrompt(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class FormPrompt(ModalScreen[list[str] | None]):
+    """A few labelled lines answered together (tab moves, enter accepts all): one record that
+    belongs together, e.g. who authorizes a decision and when it takes effect."""
+
+    BINDINGS = [CANCEL]
+
+    def __init__(self, title: str, fields: list[tuple[str, str, bool]], message: str = "") -> None:
+        """`fields`: (label, offered value, required) per line."""
+        super().__init__(name="form")
+        self.title_text = title
+        self.message = message
+        self.fields = fields
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            if self.message:
+                yield Static(self.message, classes="dialog-body", markup=False)
+            for index, (label, value, _) in enumerate(self.fields):
+                yield Static(label, classes="dialog-body", markup=False)
+                yield Input(value, id=f"form-{index}")
+            yield Static("", id="prompt-error", classes="dialog-error")
+            yield Static(
+                "enter = accept    tab = next line    escape = cancel", classes="dialog-keys"
+            )
+        yield Footer(compact=True, show_command_palette=False)
+
+    @on(Input.Submitted)
+    def accept(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        answers = [field.value.strip() for field in inputs]
+        for field, answer, (label, _, required) in zip(inputs, answers, self.fields, strict=True):
+            if required and not answer:
+                error = self.query_one("#prompt-error", Static)
+                error.update(f"{label}: an answer is needed (escape cancels).")
+                error.display = True
+                field.focus()
+                return
+        self.dismiss(answers)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -32,13 +32,16 @@ class StartScreen(Screen[None]):
     """Confirm the operator's name, then connect (in a worker, run by the app)."""
 
     BINDINGS = [
-        # Typing goes into the name field, so `q` cannot quit here: show ctrl+q instead.
+        # Typing goes into the name field, so `q` cannot quit here (the app hides it while a
+        # text field has focus): ctrl+q is shown instead. Priority, or the app's hidden
+        # ctrl+q would take its place in the footer.
         Binding(
             "ctrl+q",
             "app.quit",
             "Quit",
             tooltip="Quit (no run started yet)",
             id="warungin.start.quit",
+            priority=True,
         ),
     ]
 
@@ -48,8 +51,12 @@ class StartScreen(Screen[None]):
         config_path: Path,
         unfinished: Path | None,
         unfinished_run: Run | None,
+        *,
+        scenario: str | None = None,
     ) -> None:
         super().__init__(id="start")
+        self.scenario = scenario
+        """A rehearsal (`demo`): its scenario in a line, shown so nobody takes it for real."""
         self.config = config
         self.config_path = config_path
         self.unfinished = unfinished
@@ -67,6 +74,9 @@ class StartScreen(Screen[None]):
         ):
             info.append(f"{label}  ", style="bold")
             info.append(f"{value}\n")
+        if self.scenario is not None:
+            info.append("Demo     ", style="bold yellow")  # a rehearsal, not production
+            info.append(f"{self.scenario}\n")
         info.rstrip()
         with VerticalScroll(id="start-body"):
             yield Static("Warungin POS production deployment", id="start-title")

@@ -271,6 +271,29 @@ def parse_error_lines_report(inp: ParseInput) -> Parsed:
     return Parsed(True, str(len(lines)), f"{len(lines)} error line(s) collected", data)
 
 
+LOAD_AVERAGE = re.compile(r"load averages?:\s*([\d.]+),?\s+([\d.]+),?\s+([\d.]+)")
+
+
+def parse_load_memory(inp: ParseInput) -> Parsed:
+    """`uptime && free -m`: the load average and the memory used of total (the evidence a
+    person reads), not the last line (free's `Swap: 0 0 0` on a host without swap)."""
+    parts: list[str] = []
+    data: dict[str, Any] = {}
+    if found := LOAD_AVERAGE.search(inp.stdout):
+        data["load"] = [float(x) for x in found.groups()]
+        parts.append(f"load average {', '.join(found.groups())}")
+    for line in inp.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == "Mem:" and fields[1].isdigit() and fields[2].isdigit():
+            total, used = int(fields[1]), int(fields[2])
+            data["memory_mib"] = {"total": total, "used": used}
+            share = f" ({100 * used // total}%)" if total else ""
+            parts.append(f"memory {used} of {total} MiB used{share}")
+    if not parts:
+        return Parsed(True, "", "no load average or memory line in the output (see it below)")
+    return Parsed(True, "", " · ".join(parts), data)
+
+
 PARSERS: dict[str, Parser] = {
     "psql_count": parse_psql_count,
     "compose_services": parse_compose_services,
@@ -281,4 +304,5 @@ PARSERS: dict[str, Parser] = {
     "restore_preview": parse_restore_preview,
     "error_lines": parse_error_lines,
     "error_lines_report": parse_error_lines_report,
+    "load_memory": parse_load_memory,
 }

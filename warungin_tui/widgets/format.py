@@ -118,6 +118,9 @@ def step_state_text(
     icon = STEP_ICONS[status]
     if status == StepStatus.PENDING:
         return icon, PENDING_WORDS[spec.kind], style
+    signed = result.value if isinstance(result.value, dict) else {}
+    if spec.kind == StepKind.SIGNOFF and status == StepStatus.PASSED and signed.get("name"):
+        return icon, f"signed: {signed['name']}", style  # who signed, not just "passed"
     took = duration(result.duration_s) if spec.automated else ""
     return icon, f"{status} {took}".strip(), style
 
@@ -202,6 +205,9 @@ def next_hint(run: Run) -> str:
     """What the operator should do next, in one sentence."""
     state = run_state(run)
     if state == RunState.FINISHED:
+        finished, exported = run.finished_at or "", run.exported_at or ""
+        if exported and exported >= finished:
+            return "The run is finished, sealed and its log exported; q quits."
         return "The run is finished and sealed; export the log (e) and quit (q)."
     if state == RunState.ABANDONED:
         return "The run was abandoned; N starts a new run, q quits."
@@ -232,7 +238,7 @@ def next_hint(run: Run) -> str:
     if spec.automated:
         return f"{where} and run its automated steps (a); next: {spec.title}."
     if spec.kind == StepKind.SIGNOFF:
-        return f"{where}: the {spec.role} signs off (space, then the name)."
+        return f"{where}: the {spec.role} signs off (enter, then the name)."
     if spec.kind == StepKind.INPUT:
         return f"{where} and fill in: {spec.title} (enter)."
-    return f"{where} and check: {spec.title} (space passes, x fails)."
+    return f"{where} and check: {spec.title} (space passes, m with a note, x fails)."

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.harness import Row
 from warungin_tui.config import MonitoringConfig, journal_dir, load_config
 from warungin_tui.engine.engine import Engine
 from warungin_tui.monitoring.monitor import Monitor, MonitorOptions
@@ -46,27 +47,67 @@ class Meter:
         self.last_cpu = cpu
 
 
+async def monitor_run(root: Path, hours: float) -> tuple[Meter, float, float, int]:
+    """A compressed monitoring period against the rehearsal host (stepped clock): the meter
+    (a sample's CPU and RSS), RSS before it started, wall seconds, journal bytes."""
+    async with RehearsalTarget("healthy", root=root, transport="openssh") as target:
+        config = load_config(target.config_path)
+        config = config.model_copy(update={"monitoring": MonitoringConfig(period_hours=hours)})
+        engine = Engine.start_new(config, journal_dir(config), operator="bench")
+        assert engine.journal is not None
+        engine.journal.close()
+        remote = Remote(config.target)
+        meter = Meter()
+        start_rss = rss_mib()
+        options = MonitorOptions(day_file=target.host.day_file)
+        monitor = Monitor(config, engine.journal.path, remote, options, out=meter)
+        started = time.perf_counter()
+        try:
+            await monitor.run_schedule()
+        finally:
+            await monitor.aclose()
+            await remote.close()
+        wall = time.perf_counter() - started
+        size = engine.journal.path.stat().st_size
+    return meter, start_rss, wall, size
+
+
+WARM_UP_SAMPLES = 4
+"""Samples before the RSS baseline: the connection, lazy imports and caches settle first."""
+
+
+async def monitor_rss_rows(root: Path, hours: float = 24.0) -> list[Row]:
+    """RSS flat over a compressed monitoring period: after the first samples vs at the end."""
+    meter, start_rss, wall, size = await monitor_run(root, hours)
+    samples = meter.samples
+    if len(samples) <= WARM_UP_SAMPLES:
+        raise RuntimeError(f"only {len(samples)} samples in a compressed {hours:g} h")
+    before, after = samples[WARM_UP_SAMPLES - 1][2], samples[-1][2]
+    peak = max(rss for _, _, rss in samples[WARM_UP_SAMPLES - 1 :])
+    return [
+        Row(
+            f"RSS over a compressed {hours:g}-hour monitor run ({len(samples)} samples)",
+            f"RSS after its first {WARM_UP_SAMPLES} samples",
+            after,
+            before,
+            after / before,
+            "flat: growth <= 2 MiB",
+            after - before <= 2.0,
+            unit="MiB",
+            runs=1,
+            notes=(
+                f"growth {after - before:+.2f} MiB, peak {peak:.1f} MiB; RSS before the monitor "
+                f"started {start_rss:.1f} MiB; {wall:.0f} s wall; journal {size:,} bytes; "
+                "real OpenSSH, stepped clock"
+            ),
+            extra={"growth_mib": round(after - before, 3), "samples": len(samples)},
+        )
+    ]
+
+
 async def main(hours: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        async with RehearsalTarget("healthy", root=Path(tmp) / "t", transport="openssh") as target:
-            config = load_config(target.config_path)
-            config = config.model_copy(update={"monitoring": MonitoringConfig(period_hours=hours)})
-            engine = Engine.start_new(config, journal_dir(config), operator="bench")
-            assert engine.journal is not None
-            engine.journal.close()
-            remote = Remote(config.target)
-            meter = Meter()
-            start_rss = rss_mib()
-            options = MonitorOptions(day_file=target.host.day_file)
-            monitor = Monitor(config, engine.journal.path, remote, options, out=meter)
-            started = time.perf_counter()
-            try:
-                await monitor.run_schedule()
-            finally:
-                await monitor.aclose()
-                await remote.close()
-            wall = time.perf_counter() - started
-            size = engine.journal.path.stat().st_size
+        meter, start_rss, wall, size = await monitor_run(Path(tmp) / "t", hours)
     cpu = [c for _, c, _ in meter.samples]
     print(f"compressed {hours:g} h: {len(cpu)} samples in {wall:.0f} s wall; journal {size} bytes")
     print(f"RSS at start {start_rss:.1f} MiB, at the end {meter.samples[-1][2]:.1f} MiB")

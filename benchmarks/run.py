@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` and `tests` 
 
 from benchmarks.harness import Row, table  # noqa: E402
 
-MEASURES = ["check", "build", "rss", "first_frame", "help", "resume", "readiness"]
+MEASURES = ["check", "build", "rss", "monitor", "first_frame", "help", "resume", "readiness"]
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
 
 
@@ -64,8 +64,14 @@ async def main(args: argparse.Namespace) -> list[Row]:
         if only & {"check", "build"}:
             rows += await ssh_rows(only, args.quick, rounds, args.rtt_ms, tmp)
         if "rss" in only:
-            keys, compare = (400, 0) if args.quick else (10_000, 420)
-            rows += await local_measures.rss_rows(keys, tmp / "rss", compare=compare)
+            keys, compare, warm_up = (400, 0, 400) if args.quick else (10_000, 420, 6_000)
+            rows += await local_measures.rss_rows(
+                keys, tmp / "rss", compare=compare, warm_up=warm_up
+            )
+        if "monitor" in only:
+            from benchmarks.bench_monitor import monitor_rss_rows
+
+            rows += await monitor_rss_rows(tmp / "monitor", 6.0 if args.quick else 24.0)
         if "first_frame" in only:
             rows += await local_measures.first_frame_rows(rounds, tmp / "frames")
         if "help" in only:

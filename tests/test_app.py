@@ -477,6 +477,29 @@ async def test_dropped_connection_shows_interrupted_and_r_retries(tmp_path: Path
         assert run.results["pre.docker_running"].attempts == 2
 
 
+async def test_the_pane_says_how_many_lines_it_does_not_show_and_which_key_opens_them(
+    tmp_path: Path,
+) -> None:
+    build = "".join(f"layer {i} ... done\n" for i in range(7000))
+    rules = [("docker info", 0, "Server Version: 24.0.7\n" + build), *HEALTHY_RULES]
+    remote = FakeRemote(rules=rules)
+    app, _ = make_app(tmp_path, remote)
+    async with app.run_test(size=SIZE) as pilot:
+        app = await start(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: status(app, "pre.docker_running") == StepStatus.PASSED)
+        await until(pilot, lambda: not app.step_workers())
+        result = engine_of(app).run.results["pre.docker_running"]
+        assert result.output_lines == 7001 and result.output_file is not None
+        app.screen.select_step("pre.docker_running")
+        await pilot.pause()
+        lines = app.screen.query_one("#output", Log).lines
+        shown = len(lines) - 1
+        assert 0 < shown < 7001
+        note = f"... {7001 - shown:,} of 7,001 lines not shown: v opens the full output"
+        assert lines[-1] == note
+
+
 # -- smoke test and report ------------------------------------------------------------------------
 async def test_smoke_test_and_verification_report(tmp_path: Path) -> None:
     app, _ = make_app(tmp_path)

@@ -1,4 +1,5 @@
-"""A few snapshots at 80x24 (state is asserted in test_app.py; these catch layout regressions).
+"""Snapshots at 80x24, and the overview, a failed phase and the report also at 60x20 and 160x48
+(state is asserted in test_app.py; these catch layout regressions at every size we support).
 
 The run is scripted by recording events (fixed durations, outputs and values), and the app's
 clock is frozen relative to the run's start, so no wall-clock time reaches the picture.
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from tests.app_fixtures import COMMIT_NEW, COMMIT_OLD, SERVICES, fixed_clock, make_app
@@ -19,6 +21,11 @@ from warungin_tui.app import WarunginApp
 from warungin_tui.engine.engine import Engine
 
 SIZE = (80, 24)
+SIZES = [
+    pytest.param((60, 20), id="60x20"),
+    pytest.param(SIZE, id="80x24"),
+    pytest.param((160, 48), id="160x48"),
+]
 
 
 def finished(engine: Engine, step_id: str, status: str = "passed", **fields: Any) -> None:
@@ -155,17 +162,19 @@ def frozen_app(tmp_path: Path) -> WarunginApp:
     return app
 
 
-def test_overview_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_overview_snapshot(tmp_path: Path, snap_compare: Any, size: tuple[int, int]) -> None:
     app = frozen_app(tmp_path)
 
     def prepare(app: WarunginApp) -> None:
         assert app.engine is not None
         fail_the_build(app.engine)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=driver(prepare))
+    assert snap_compare(app, terminal_size=size, run_before=driver(prepare))
 
 
-def test_phase_screen_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_phase_screen_snapshot(tmp_path: Path, snap_compare: Any, size: tuple[int, int]) -> None:
     app = frozen_app(tmp_path)
 
     def prepare(app: WarunginApp) -> None:
@@ -173,7 +182,7 @@ def test_phase_screen_snapshot(tmp_path: Path, snap_compare: Any) -> None:
         fail_the_build(app.engine)
         app.open_phase("phase2", "phase2.build")
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=driver(prepare))
+    assert snap_compare(app, terminal_size=size, run_before=driver(prepare))
 
 
 def test_phase_screen_wide_snapshot(tmp_path: Path, snap_compare: Any) -> None:
@@ -202,7 +211,10 @@ def test_smoke_test_snapshot(tmp_path: Path, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=driver(prepare))
 
 
-def test_verification_report_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_verification_report_snapshot(
+    tmp_path: Path, snap_compare: Any, size: tuple[int, int]
+) -> None:
     app = frozen_app(tmp_path)
 
     def prepare(app: WarunginApp) -> None:
@@ -212,4 +224,4 @@ def test_verification_report_snapshot(tmp_path: Path, snap_compare: Any) -> None
             finished(app.engine, spec.id, detail="checked")
         app.open_phase("report")
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=driver(prepare))
+    assert snap_compare(app, terminal_size=size, run_before=driver(prepare))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from tests.helpers import SAMPLE_CONFIG
 from warungin_tui.config import parse_config
 from warungin_tui.engine import engine as engine_module
 from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.output_file import output_file_path, read_full_output
 from warungin_tui.journal import read_journal
 from warungin_tui.outcome import StepStatus
 from warungin_tui.redact import (
@@ -32,6 +35,7 @@ from warungin_tui.redact import (
     window,
 )
 from warungin_tui.remote import CommandResult
+from warungin_tui.report.model import render_markdown
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PEM = (
@@ -248,24 +252,26 @@ async def test_http_bodies_are_redacted_before_they_are_cut(tmp_path: Path) -> N
     await engine.aclose()
 
 
-async def test_only_kept_lines_are_redacted_and_a_key_spans_batches(
+async def test_only_kept_lines_are_redacted_in_the_loop_and_the_side_file_has_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = [f"layer {i}" for i in range(20_000)]
     lines[998:1003] = [PEM.split("\n")[0], "KeyBodyA", "KeyBodyB", "KeyBodyC", PEM.split("\n")[-1]]
     lines[4999] = "DB_PASS=LastKeptPw"
     lines[5000] = "DB_PASS=FirstDroppedPw"
-    redacted: list[int] = []
+    lines[17_000:17_003] = [PEM.split("\n")[0], "LateKeyBody", PEM.split("\n")[-1]]
+    in_loop: list[int] = []
     original = StreamRedactor.lines
 
     def counting(self: StreamRedactor, batch: list[str], limit: int | None = None) -> list[str]:
-        redacted.append(len(batch))
+        if threading.current_thread() is threading.main_thread():
+            in_loop.append(len(batch))
         return original(self, batch, limit)
 
     monkeypatch.setattr(StreamRedactor, "lines", counting)
     engine = make_engine(tmp_path, BatchRemote(lines))
     await engine.run_step("pre.server_accessible")
-    assert sum(redacted) == engine_module.OUTPUT_JOURNAL_LIMIT  # the dropped 15,000: never
+    assert sum(in_loop) == engine_module.OUTPUT_JOURNAL_LIMIT  # the event loop: kept lines only
     assert engine.run.results["pre.server_accessible"].output_lines == 20_000
     assert engine.journal is not None
     events = [r["event"] for r in read_journal(engine.journal.path)]
@@ -273,6 +279,31 @@ async def test_only_kept_lines_are_redacted_and_a_key_spans_batches(
     assert len(kept) == 5000 and kept[1003] == "layer 1003" and kept[4999] == "DB_PASS=[REDACTED]"
     assert [line for line in kept[998:1003] if line != MASK] == []
     assert "FirstDroppedPw" not in engine.journal.path.read_text()
+    # Past the limit, one event counts what the journal left out (not one a batch).
+    counted = [e for e in events if e["type"] == "step_output" and e.get("dropped")]
+    assert [e["dropped"] for e in counted] == [15_000]
+    # The side file has every line, redacted, and the journal says which file it is.
+    (finished,) = [e for e in events if e["type"] == "step_finished"]
+    side = finished["output_file"]
+    path = output_file_path(engine.journal.path, side["name"])
+    assert path.parent.name == engine.journal.path.stem + ".outputs"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == side["sha256"]
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    full = list(read_full_output(path))
+    assert side["lines"] == len(full) == 20_000
+    assert full[5000] == "DB_PASS=[REDACTED]" and full[19_999] == "layer 19999"
+    assert [line for line in full[998:1003] + full[17_000:17_003] if line != MASK] == []
+    assert engine.run.results["pre.server_accessible"].output_file == side
+
+
+async def test_the_report_cites_the_side_file_of_output_it_does_not_show(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path, BatchRemote([f"layer {i}" for i in range(12_000)]))
+    await engine.run_step("pre.server_accessible")
+    side = engine.run.results["pre.server_accessible"].output_file
+    assert side is not None and side["lines"] == 12_000
+    md = render_markdown(engine.run, engine.config)
+    assert f"`{side['name']}` beside the journal, sha256 `{side['sha256']}`" in md
+    await engine.aclose()
 
 
 async def test_a_huge_one_line_error_becomes_a_capped_detail(tmp_path: Path) -> None:

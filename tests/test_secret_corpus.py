@@ -27,6 +27,7 @@ from tests.test_app_rehearsal import start
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import journal_dir, load_config
 from warungin_tui.engine.engine import Engine
+from warungin_tui.engine.output_file import outputs_dir, read_full_output
 from warungin_tui.outcome import StepStatus
 from warungin_tui.redact import MASK
 from warungin_tui.remote import Remote
@@ -267,6 +268,12 @@ async def test_secret_corpus_is_found_nowhere(
     for path in export_journal(journal_path, tmp_path / "exports"):
         seen[f"export {path.suffix}"] = path.read_text()
     assert {"export .md", "export .json"} <= seen.keys()
+    # Every step attempt's complete output (the side files beside the journal), read back.
+    side_files = sorted(outputs_dir(journal_path).glob("*.log.gz"))
+    for side_file in side_files:
+        seen[f"output file {side_file.name}"] = "\n".join(read_full_output(side_file))
+    error_log_files = [f"output file {f.name}" for f in side_files if "error_logs" in f.name]
+    assert error_log_files  # the leaked log lines did reach a side file
     leaks = {where: found(text) for where, text in seen.items() if found(text)}
     assert leaks == {}, json.dumps(leaks, indent=1)
     # Every place did see the leaked settings, redacted (not merely nothing at all).
@@ -281,5 +288,6 @@ async def test_secret_corpus_is_found_nowhere(
         *(f"wizard {step_id} output pane" for _, step_id in PROBES),
         "wizard phase3.error_logs detail pane",
         "wizard phase3.error_logs screenshot",
+        *error_log_files,
     ]
     assert [where for where in shown_redacted if MASK not in seen[where]] == []

@@ -8,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,13 +193,14 @@ def test_resume_parses_its_journal_once(tmp_path: Path, monkeypatch: pytest.Monk
     from warungin_tui.engine import engine as engine_module
 
     reads: list[Path] = []
+    parse = journal_module.iter_journal
 
-    def counted(path: Path) -> list[dict[str, Any]]:
+    def counted(path: Path) -> Iterator[dict[str, Any]]:  # every parse goes through it
         reads.append(path)
-        return read_journal(path)
+        return parse(path)
 
-    monkeypatch.setattr(engine_module, "read_journal", counted)
-    monkeypatch.setattr(journal_module, "read_journal", counted)
+    monkeypatch.setattr(engine_module, "iter_journal", counted)
+    monkeypatch.setattr(journal_module, "iter_journal", counted)
     saved = load_unfinished_run(config, tmp_path / "journals")
     assert saved is not None and saved.run.events == events
     resumed = Engine.resume(config, path, remote=FakeRemote(), saved=saved)

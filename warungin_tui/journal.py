@@ -244,23 +244,55 @@ def _is_json_object(raw: bytes) -> bool:
 
 
 def _drop_torn_tail(path: Path) -> None:
-    """A crash mid-write can leave a torn last line: it never happened, so it goes."""
-    data = path.read_bytes()
-    _, torn = split_torn_tail(data)
-    if torn:
-        with open(path, "r+b") as handle:
-            handle.truncate(len(data) - len(torn))
+    """A crash mid-write can leave a torn last line: it never happened, so it goes. Only the
+    end of the file is read (split_torn_tail's rule needs the last two lines), not the whole
+    journal again."""
+    with open(path, "r+b") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        window = TORN_TAIL_WINDOW
+        while True:
+            start = max(0, size - window)
+            handle.seek(start)
+            data = handle.read()
+            torn = _torn_end(data, whole_file=start == 0)
+            if torn is not None:
+                break
+            window *= 4
+        if torn:
+            handle.truncate(size - len(torn))
             os.fsync(handle.fileno())
+
+
+TORN_TAIL_WINDOW = 65_536
+
+
+def _torn_end(data: bytes, *, whole_file: bool) -> bytes | None:
+    """split_torn_tail's torn line for the file ending with `data`; None when `data` (not the
+    whole file) is too short to tell."""
+    last_newline = data.rfind(b"\n")
+    if not data.endswith(b"\n"):
+        return data[last_newline + 1 :] if last_newline >= 0 or whole_file else None
+    before = data.rfind(b"\n", 0, len(data) - 1)
+    if before < 0:  # one line in the window: alone in the file it is never torn
+        return b"" if whole_file else None
+    last = data[before + 1 :]
+    return b"" if _is_json_object(last[:-1]) else last
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
     """Every complete record; a torn last line is ignored, any other bad line is an error."""
+    return list(iter_journal(path))
+
+
+def iter_journal(path: Path) -> Iterator[dict[str, Any]]:
+    """read_journal's records one at a time: a fold that keeps no list of them leaves the
+    garbage collector nothing to walk again and again (resume of a long run)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"{path}: cannot be read ({exc.strerror})") from None
     complete, _ = split_torn_tail(data)
-    records = []
+    del data
     for number, raw in enumerate(complete, start=1):
         try:
             record = json.loads(raw)
@@ -268,8 +300,7 @@ def read_journal(path: Path) -> list[dict[str, Any]]:
                 raise ValueError("not a journal record")
         except ValueError:
             raise JournalError(f"{path}: line {number} is not a journal record") from None
-        records.append(record)
-    return records
+        yield record
 
 
 ENDED_MARKS = (b'"type":"run_finished"', b'"type":"run_abandoned"')
@@ -282,16 +313,36 @@ def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
     lines (listing past runs must not parse every journal); None when the first line is not a
     record."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            first_line = handle.readline()
+            size = os.fstat(handle.fileno()).st_size
+            # A run's end is its last line or close to it: the tail alone settles a finished
+            # run (reading only that much keeps a folder of past runs cheap to list).
+            handle.seek(max(len(first_line), size - OUTLINE_TAIL_BYTES))
+            tail = handle.read()
     except OSError:
         return None
-    end = data.find(b"\n")
     try:
-        first = json.loads(data[:end]) if end > 0 else None
+        first = json.loads(first_line) if first_line.endswith(b"\n") else None
     except ValueError:
         return None
     if not isinstance(first, dict) or not isinstance(first.get("event"), dict):
         return None
+    newline = tail.find(b"\n")
+    if _ended_in(tail[newline + 1 :] if size > len(first_line) + len(tail) else tail):
+        return first["event"], True
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return first["event"], _ended_in(data)
+
+
+OUTLINE_TAIL_BYTES = 16_384
+
+
+def _ended_in(data: bytes) -> bool:
+    """Whether these whole lines hold a run_finished or run_abandoned record."""
     for mark in ENDED_MARKS:
         at = data.rfind(mark)
         while at >= 0:
@@ -302,9 +353,9 @@ def journal_outline(path: Path) -> tuple[dict[str, Any], bool] | None:
                 record = None  # a bad line is read_journal's to report, on resume
             event = record.get("event") if isinstance(record, dict) else None
             if isinstance(event, dict) and event.get("type") in ENDED_TYPES:
-                return first["event"], True
+                return True
             at = data.rfind(mark, 0, start)
-    return first["event"], False
+    return False
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import tomllib
 from enum import StrEnum
@@ -209,14 +211,22 @@ DEFAULT_PLAYBOOK = "playbook.toml"
 
 
 def load_playbook_data(path: Path | None = None) -> dict[str, Any]:
-    if path is None:
-        text = resources.files("warungin_tui").joinpath(DEFAULT_PLAYBOOK).read_text("utf-8")
-    else:
-        text = Path(path).read_text("utf-8")
+    if path is None:  # parsed once a process (the CLI, start and resume each build one)
+        return copy.deepcopy(_default_playbook_data())
+    return _parse_playbook(Path(path).read_text("utf-8"), str(path))
+
+
+@functools.cache
+def _default_playbook_data() -> dict[str, Any]:
+    text = resources.files("warungin_tui").joinpath(DEFAULT_PLAYBOOK).read_text("utf-8")
+    return _parse_playbook(text, DEFAULT_PLAYBOOK)
+
+
+def _parse_playbook(text: str, name: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"playbook {path or DEFAULT_PLAYBOOK}: not valid TOML: {exc}"]) from None
+        raise ConfigError([f"playbook {name}: not valid TOML: {exc}"]) from None
 
 
 def build_playbook(config: Config, data: dict[str, Any] | None = None) -> Playbook:

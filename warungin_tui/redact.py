@@ -139,6 +139,8 @@ _ANCHORS = (
     *("mysql", "mariadb"),
 )
 
+_ANCHOR_BYTES = tuple(anchor.encode("ascii") for anchor in _ANCHORS)
+
 _SECRET_KEY_NAME = re.compile(rf"{_SECRET_NAME}", re.I)
 
 
@@ -152,8 +154,13 @@ def _redact_line(line: str) -> str:
 
 def _redact_plain(text: str) -> str:
     """Patterns on the lines of `text` that hold an anchor; the other lines are untouched."""
-    lower = text.lower()
-    hits = [anchor for anchor in _ANCHORS if anchor in lower]
+    lower: str | bytes
+    if text.isascii():  # bytes: lower() and each scan cost a fraction of str's (same offsets)
+        lower = text.encode("ascii").lower()
+        hits: list[Any] = [anchor for anchor in _ANCHOR_BYTES if anchor in lower]
+    else:
+        lower = text.lower()
+        hits = [anchor for anchor in _ANCHORS if anchor in lower]
     if not hits:
         return text
     if "\n" not in text:

@@ -210,18 +210,22 @@ class _Output:
             self.kept[stream], self.kept_size[stream] = [self.text(stream)], MAX_KEPT_CHARS
         if self.callback is None:
             return
-        lines = (self.partial[stream] + chunk).split("\n")
+        text = self.partial[stream] + chunk
+        lines = text.split("\n")
         self.partial[stream] = lines.pop()
         carried = self.partial_cut[stream]
         if lines:  # what was cut from the unfinished line belongs to the first line ending now
             lines[0] = _cut_line(lines[0], carried)
-            lines[1:] = [_cut_line(line) for line in lines[1:]]
+            if max(map(len, lines)) > MAX_LINE_CHARS:  # rare: not a Python call a line
+                lines[1:] = [_cut_line(line) for line in lines[1:]]
             carried = 0
         if len(self.partial[stream]) > MAX_LINE_CHARS:  # a line that never ends stays bounded
             carried += len(self.partial[stream]) - MAX_LINE_CHARS
             self.partial[stream] = self.partial[stream][:MAX_LINE_CHARS]
         self.partial_cut[stream] = carried
-        self.pending[stream].extend(line.removesuffix("\r") for line in lines)
+        if "\r" in text:
+            lines = [line.removesuffix("\r") for line in lines]
+        self.pending[stream].extend(lines)
         if len(self.pending[stream]) >= MAX_BATCH_LINES or (
             time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S
         ):

@@ -32,6 +32,7 @@ from warungin_tui.engine.rules import (
     step_refusal,
 )
 from warungin_tui.engine.run import Run, rebuild_run
+from warungin_tui.engine.step_output import OUTPUT_JOURNAL_LIMIT, OutputRecorder
 from warungin_tui.engine.stepslots import StepSlots
 from warungin_tui.errors import (
     EngineError,
@@ -48,13 +49,14 @@ from warungin_tui.journal import (
     Journal,
     JournalLocked,
     describe_holder,
+    iter_journal,
     journal_outline,
     read_journal,
 )
 from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.outcome import GATE_OK, Outcome, StepStatus
 from warungin_tui.playbook import Playbook, StepKind, StepSpec, build_playbook
-from warungin_tui.redact import LINE_CHARS, STRING_CHARS, StreamRedactor, redact_text, redact_value
+from warungin_tui.redact import STRING_CHARS, redact_text, redact_value
 from warungin_tui.remote_api import RemoteLink
 from warungin_tui.steps.base import StepContext
 from warungin_tui.steps.http import HttpProber, run_http_step
@@ -66,8 +68,6 @@ from warungin_tui.values import config_values, group_values
 PROBES_AT_ONCE = 4
 """Probes of a `probes_together` phase in flight at once over the one connection (sshd's
 MaxSessions is 10 by default, and `check` may run beside the wizard)."""
-OUTPUT_JOURNAL_LIMIT = 5000
-"""Lines per step attempt written to the journal; the rest is counted, not kept."""
 
 Listener = Callable[[dict[str, Any]], None]
 Executor = Callable[[StepContext, StepSpec], Awaitable[Outcome]]
@@ -121,6 +121,8 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         self._listeners: list[Listener] = []
         self.slots = StepSlots()
         self._seq = 0
+        self._recorders: dict[str, OutputRecorder] = {}
+        """Output of the attempts under way, by step: `_finish` ends each one."""
 
     # -- construction --
     @classmethod
@@ -363,34 +365,17 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             await self.ensure_host_lock(spec)
             return await self._execute(spec)
 
-    def output_recorder(self, spec: StepSpec) -> Callable[[str, list[str]], Awaitable[None]]:
-        """An output callback journaling one attempt's lines (redacted, bounded).
-
-        Output enters the engine here, so it is redacted here, once (one redactor per stream:
-        a private key block may span batches); only the lines kept are worth redacting.
-        """
-        journaled = 0
-        dropped = 0
-        redactors = {"stdout": StreamRedactor(), "stderr": StreamRedactor()}
-
-        async def on_output(stream: str, lines: list[str]) -> None:
-            nonlocal journaled, dropped
-            # Count and drop first: only the lines kept are worth redacting.
-            room = max(0, OUTPUT_JOURNAL_LIMIT - journaled)
-            kept, extra = lines[:room], len(lines) - min(room, len(lines))
-            journaled += len(kept)
-            dropped += extra
-            if kept or extra:
-                redactor = redactors.setdefault(stream, StreamRedactor())
-                clean = redactor.lines(kept, LINE_CHARS)
-                event: dict[str, Any] = {
-                    "type": "step_output", "step": spec.id, "stream": stream, "lines": clean
-                }
-                if extra:
-                    event["dropped"] = extra
-                self.record(event)
-
-        return on_output
+    def output_recorder(self, spec: StepSpec) -> OutputRecorder:
+        """The output callback of the attempt just started: the first lines journaled (redacted,
+        bounded), all of them in the attempt's side file; `_finish` ends it."""
+        previous = self._recorders.pop(spec.id, None)
+        if previous is not None:
+            previous.finish_now()
+        journal_path = None if self.journal is None else self.journal.path
+        attempt = self.run.results[spec.id].attempts
+        recorder = OutputRecorder(spec.id, self.record, journal_path, attempt)
+        self._recorders[spec.id] = recorder
+        return recorder
 
     def _context(self, spec: StepSpec) -> StepContext:
         """A context for judging a result learned from the host (output already journaled)."""
@@ -402,19 +387,19 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
 
     async def _execute(self, spec: StepSpec) -> Outcome:
         values = self.values(spec)
-        on_output = self.output_recorder(spec)
 
         def on_progress(progress: dict[str, Any]) -> None:
             clean = redact_value(progress)
             self._notify({"event": {"type": "step_progress", "step": spec.id, **clean}})
 
         record = self.new_host_record(spec)
-        ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
-        ctx.host_record = None if record is None else record_dir(record)
         started_event = {"type": "step_started", "step": spec.id, "kind": str(spec.kind)}
         if record is not None:
             started_event["host_record"] = record
         self.record(started_event)
+        on_output = self.output_recorder(spec)  # after step_started: it names the attempt
+        ctx = StepContext(self.config, values, on_output, on_progress, self.remote, self.http)
+        ctx.host_record = None if record is None else record_dir(record)
         started = time.monotonic()
         try:
             outcome = await EXECUTORS[spec.kind](ctx, spec)
@@ -432,7 +417,8 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             outcome = Outcome(StepStatus.FAILED, str(exc))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded outcome
             outcome = await self._outcome_of_error(exc, spec, record)
-        return self._finish(spec, outcome, started)
+        output = await on_output.finish()  # the side file's backlog, written in its thread
+        return self._finish(spec, outcome, started, output)
 
     async def _outcome_of_error(
         self, exc: Exception, spec: StepSpec, record: str | None = None
@@ -453,9 +439,21 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             return Outcome(StepStatus.FAILED, f"{exc.title}: {exc}")
         return Outcome(StepStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, spec: StepSpec, outcome: Outcome, started: float | None) -> Outcome:
+    def _finish(
+        self,
+        spec: StepSpec,
+        outcome: Outcome,
+        started: float | None,
+        output: dict[str, Any] | None = None,
+    ) -> Outcome:
         """Record the step's outcome redacted (every field, however deep); return what was
-        recorded, so callers (check, monitor, the wizard) never hold the raw one."""
+        recorded, so callers (check, monitor, the wizard) never hold the raw one. The attempt's
+        output ends here: its side file's name, sha256 and line count go into the event."""
+        recorder = self._recorders.pop(spec.id, None)
+        # The attempt's recorder, unless a reconnect followed the command with a newer one:
+        # that one ends here too, and its file is the attempt's output.
+        latest = {} if recorder is None else recorder.finish_now()
+        output = latest or output or {}
         clean = outcome.redacted()
         duration = None if started is None else round(time.monotonic() - started, 3)
         event: dict[str, Any] = {
@@ -470,6 +468,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         }
         if clean.command:
             event["command"] = clean.command
+        event.update(output)
         self.record(event)
         return clean
 
@@ -557,11 +556,18 @@ class SavedRun:
 def load_saved_run(config: Config, path: Path) -> SavedRun:
     """Parse a journal once and fold it; JournalError or ConfigError when it cannot be."""
     size = path.stat().st_size
-    records = read_journal(path)
-    config = Engine._recorded_config(config, records, path)
-    run = rebuild_run(build_playbook(config), records)
-    last_hash = records[-1]["hash"] if records else GENESIS
-    return SavedRun(path, config, run, len(records), last_hash, size)
+    run: Run | None = None
+    count, last_hash = 0, GENESIS
+    # Folded as parsed: no list of 10,000 records for the garbage collector to walk.
+    for record in iter_journal(path):
+        if run is None:
+            config = Engine._recorded_config(config, [record], path)
+            run = Run(build_playbook(config))
+        run.apply(record)
+        count, last_hash = count + 1, record["hash"]
+    if run is None:
+        run = Run(build_playbook(config))
+    return SavedRun(path, config, run, count, last_hash, size)
 
 
 def unfinished_journals(journal_dir: Path, target_label: str) -> Iterator[Path]:
@@ -603,6 +609,7 @@ __all__ = [
     "GateClosed",
     "JournalLocked",
     "NeedsConfirmation",
+    "OUTPUT_JOURNAL_LIMIT",
     "ReadOnlyRun",
     "SavedRun",
     "RunClosed",

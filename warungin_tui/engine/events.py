@@ -66,6 +66,8 @@ class StepFinished(TypedDict):
     by: NotRequired[str | None]
     entered_by: NotRequired[str | None]
     note: NotRequired[str | None]
+    # The attempt's complete output (engine/output_file.py): name, sha256, lines; or error.
+    output_file: NotRequired[dict[str, Any]]
 
 
 class StepOverridden(TypedDict):

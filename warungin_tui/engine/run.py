@@ -39,6 +39,8 @@ class StepResult:
         default_factory=lambda: deque(maxlen=OUTPUT_KEPT_IN_MEMORY)
     )
     output_lines: int = 0
+    output_file: dict[str, Any] | None = None
+    """The latest attempt's side file (output_file.py): name, sha256, lines; or why none."""
     host_record: str | None = None
     """The host-side record of the latest attempt's command (hostrecords.py), if any."""
 
@@ -121,6 +123,7 @@ class Run:
         self.notices_confirmed.pop(event["step"], None)  # a new message is not the one sent
         result.output.clear()
         result.output_lines = 0
+        result.output_file = None
 
     def _on_step_reattached(self, event: dict[str, Any], at: str | None) -> None:
         """Following a command that still runs on the host: its output streams again in full."""
@@ -130,6 +133,7 @@ class Run:
         result.detail = ""
         result.output.clear()
         result.output_lines = 0
+        result.output_file = None
 
     def _on_step_output(self, event: dict[str, Any], at: str | None) -> None:
         result = self.results[event["step"]]
@@ -152,6 +156,8 @@ class Run:
         result.overridden_at = None
         if "command" in event:
             result.command = event["command"]
+        if "output_file" in event:
+            result.output_file = event["output_file"]
         if result.status in BAD:
             result.failed_detail = result.detail
         self.values.update(event.get("captures") or {})

@@ -416,4 +416,20 @@ def _appendix_step(number: int, step: dict[str, Any]) -> str:
         note = f"last {len(step['output'])} of {count}" if omitted else count
         lines = ([f"... {omitted} earlier lines omitted"] if omitted else []) + step["output"]
         parts.append(f"Output ({note}):\n\n" + fence("\n".join(lines)))
+    if step.get("output_file") and step["output_omitted"]:  # the appendix shows part of it
+        parts.append(_output_file_note(step["output_file"]))
     return "\n\n".join(parts)
+
+
+def _output_file_note(side: dict[str, Any]) -> str:
+    """Where the attempt's complete output is (redacted, gzip), and how to check it is intact."""
+    if "name" not in side:
+        return f"Complete output: not kept ({esc(str(side.get('error', 'unknown reason')))})."
+    lines = int(side.get("lines", 0))
+    note = (
+        f"Complete output ({lines} line{'s' if lines != 1 else ''}, redacted): "
+        f"{code(str(side['name']))} beside the journal, sha256 {code(str(side['sha256']))}"
+    )
+    if side.get("error"):
+        note += f" (incomplete: {esc(str(side['error']))})"
+    return note + "."

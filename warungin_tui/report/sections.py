@@ -430,6 +430,7 @@ def steps(run: Run) -> list[dict[str, Any]]:
                 "output": shown,
                 "output_lines_total": result.output_lines,
                 "output_omitted": max(0, result.output_lines - len(shown)),
+                "output_file": result.output_file,
             }
         )
     return rows

@@ -105,6 +105,7 @@ class PhaseScreen(StepScreen):
         """After `a`, the cursor follows the running step until the operator moves it."""
         self._followed: str | None = None
         self._loaded_lines = 0
+        self._hidden_noted = False
 
     # -- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -195,6 +196,8 @@ class PhaseScreen(StepScreen):
         result = self.run.results[step_id]
         self._loaded_lines = result.output_lines
         log.write_lines([line or " " for _, line in result.output])
+        self._hidden_noted = False
+        self._note_hidden_output()
         self.refresh_info()
 
     def refresh_info(self) -> None:
@@ -356,6 +359,9 @@ class PhaseScreen(StepScreen):
                     self.query_one("#output", OutputLog).clear()  # a new attempt
                     self._pending_output.clear()
                     self._loaded_lines = 0
+                    self._hidden_noted = False
+                else:  # after the output still queued for the pane
+                    self.call_after_refresh(self._note_hidden_output)
                 self.refresh_info()
         for spec in self.phase.steps:  # a measured value may have arrived from another phase
             if spec.measured_by == message.step_id:
@@ -375,6 +381,25 @@ class PhaseScreen(StepScreen):
         if self._pending_output:
             lines, self._pending_output = self._pending_output, []
             self.query_one("#output", OutputLog).write_lines([line or " " for line in lines])
+
+    def _note_hidden_output(self) -> None:
+        """After a finished attempt's output: how many lines the pane does not show, and the
+        key that opens them all (the side file the engine wrote)."""
+        if self.shown_step is None:
+            return
+        result = self.run.results[self.shown_step]
+        log = self.query_one("#output", Log)
+        hidden = result.output_lines - log.line_count
+        if result.status == StepStatus.RUNNING or hidden <= 0 or self._hidden_noted:
+            return
+        self._hidden_noted = True
+        side = result.output_file or {}
+        where = (
+            "v opens the full output"
+            if "name" in side
+            else f"no full output was kept ({side.get('error', 'none recorded')})"
+        )
+        log.write_line(f"... {hidden:,} of {result.output_lines:,} lines not shown: {where}")
 
     def on_step_progress(self, message: StepProgress) -> None:
         if message.step_id == self.shown_step:

@@ -493,11 +493,14 @@ async def test_the_pane_says_how_many_lines_it_does_not_show_and_which_key_opens
         assert result.output_lines == 7001 and result.output_file is not None
         app.screen.select_step("pre.docker_running")
         await pilot.pause()
-        lines = app.screen.query_one("#output", Log).lines
+        lines = app.screen.query_one("#output", OutputLog).plain_lines
         shown = len(lines) - 1
         assert 0 < shown < 7001
         note = f"... {7001 - shown:,} of 7,001 lines not shown: v opens the full output"
         assert lines[-1] == note
+        await pilot.press("v")  # the full-screen view reads the side file: every line
+        await on_screen(pilot, "output-view")
+        assert len(app.screen.shown) == 7001 and app.screen.shown[-1] == "layer 6999 ... done"
 
 
 # -- smoke test and report ------------------------------------------------------------------------

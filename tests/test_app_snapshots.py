@@ -185,18 +185,6 @@ def test_phase_screen_snapshot(tmp_path: Path, snap_compare: Any, size: tuple[in
     assert snap_compare(app, terminal_size=size, run_before=driver(prepare))
 
 
-def test_phase_screen_wide_snapshot(tmp_path: Path, snap_compare: Any) -> None:
-    """From 140 columns the failed step's detail sits beside the list (issue 13)."""
-    app = frozen_app(tmp_path)
-
-    def prepare(app: WarunginApp) -> None:
-        assert app.engine is not None
-        fail_the_build(app.engine)
-        app.open_phase("phase2", "phase2.build")
-
-    assert snap_compare(app, terminal_size=(160, 48), run_before=driver(prepare))
-
-
 def test_smoke_test_snapshot(tmp_path: Path, snap_compare: Any) -> None:
     app = frozen_app(tmp_path)
 

@@ -6,6 +6,8 @@ step (see `step_output_lines`), not only what the small pane holds.
 
 from __future__ import annotations
 
+from collections import deque
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 
+from warungin_tui.engine.output_file import output_file_path, read_full_output
 from warungin_tui.engine.run import Run
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.output_log import OutputLog
@@ -24,9 +27,18 @@ VIEW_LINES = 100_000
 """The view shows up to this many lines (a bound, so a flood cannot exhaust memory)."""
 
 
-def step_output_lines(run: Run, step_id: str) -> list[str]:
-    """The step's output as the run keeps it in memory (latest attempt)."""
-    return [line for _, line in run.results[step_id].output]
+def step_output_lines(run: Run, step_id: str, journal_path: Path | None) -> list[str]:
+    """The latest attempt's whole output from its side file (its last VIEW_LINES lines);
+    without one (still running, not written, no journal), the lines the run keeps in memory."""
+    result = run.results[step_id]
+    name = (result.output_file or {}).get("name")
+    if journal_path is not None and isinstance(name, str):
+        path = output_file_path(journal_path, name)
+        try:
+            return list(deque(read_full_output(path), maxlen=VIEW_LINES))
+        except (OSError, EOFError):
+            pass  # unreadable: what the run holds is still worth showing
+    return [line for _, line in result.output]
 
 
 def matching(lines: list[str], query: str) -> list[str]:

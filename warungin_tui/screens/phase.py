@@ -283,7 +283,9 @@ class PhaseScreen(StepScreen):
     def action_view_output(self) -> None:
         spec = self.selected_spec()
         if spec is not None:
-            self.app.push_screen(OutputView(spec.title, step_output_lines(self.run, spec.id)))
+            journal = self.engine.journal
+            lines = step_output_lines(self.run, spec.id, journal.path if journal else None)
+            self.app.push_screen(OutputView(spec.title, lines))
 
     def _describe_kind(self, text: Text, spec: StepSpec, values: dict[str, object]) -> None:
         run = self.run
@@ -388,8 +390,8 @@ class PhaseScreen(StepScreen):
         if self.shown_step is None:
             return
         result = self.run.results[self.shown_step]
-        log = self.query_one("#output", Log)
-        hidden = result.output_lines - log.line_count
+        log = self.query_one("#output", OutputLog)
+        hidden = result.output_lines - len(log.plain_lines)
         if result.status == StepStatus.RUNNING or hidden <= 0 or self._hidden_noted:
             return
         self._hidden_noted = True
@@ -399,7 +401,7 @@ class PhaseScreen(StepScreen):
             if "name" in side
             else f"no full output was kept ({side.get('error', 'none recorded')})"
         )
-        log.write_line(f"... {hidden:,} of {result.output_lines:,} lines not shown: {where}")
+        log.write_lines([f"... {hidden:,} of {result.output_lines:,} lines not shown: {where}"])
 
     def on_step_progress(self, message: StepProgress) -> None:
         if message.step_id == self.shown_step:

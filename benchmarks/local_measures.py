@@ -372,9 +372,7 @@ async def readiness_rows(rounds: int, folder: Path, delay_s: float = 0.3) -> lis
             raise RuntimeError(f"readiness wait: {outcome.detail}")
         return seen - remote.ready_at
 
-    cand, base = await interleaved(
-        rounds, lambda: detection(True), lambda: detection(False)
-    )
+    cand, base = await interleaved(rounds, lambda: detection(True), lambda: detection(False))
     row = ratio_row(
         f"readiness seen after a service is ready ({delay_s:g} s in, interval {interval:g} s)",
         "fixed polls at the interval (before)",

@@ -185,10 +185,14 @@ async def test_ssh_drop_offers_reconnect_not_rollback(tmp_path: Path) -> None:
             run = engine(app).run
 
             def build_settled() -> bool:
-                return run.status("phase2.build") not in (
-                    StepStatus.PENDING,
-                    StepStatus.RUNNING,
-                ) and not app.step_workers()
+                return (
+                    run.status("phase2.build")
+                    not in (
+                        StepStatus.PENDING,
+                        StepStatus.RUNNING,
+                    )
+                    and not app.step_workers()
+                )
 
             await run_phase_until(pilot, watch, "phase2", build_settled, timeout=120)
             assert run.status("phase2.build") == StepStatus.INTERRUPTED, run.results[

@@ -264,8 +264,10 @@ async def test_rollback_closes_the_deployment_and_offers_a_new_run(tmp_path: Pat
             while not (run.rollbacks and "ok" in run.rollbacks[-1]):
                 await until(
                     pilot,
-                    lambda: app.screen.name in ("confirm", "prompt")
-                    or bool(run.rollbacks and "ok" in run.rollbacks[-1]),
+                    lambda: (
+                        app.screen.name in ("confirm", "prompt")
+                        or bool(run.rollbacks and "ok" in run.rollbacks[-1])
+                    ),
                     120,
                 )
                 dialog = app.screen

@@ -228,8 +228,10 @@ async def test_blackholed_build_is_found_running_then_its_status_is_learned(
                 waiting = asyncio.create_task(engine.wait_for_host_command("phase2.build"))
                 await asyncio.to_thread(
                     wait_until,
-                    lambda: engine.run.status("phase2.build") == StepStatus.RUNNING
-                    and engine.run.results["phase2.build"].output_lines >= 3,
+                    lambda: (
+                        engine.run.status("phase2.build") == StepStatus.RUNNING
+                        and engine.run.results["phase2.build"].output_lines >= 3
+                    ),
                 )
                 (state / HOLD_BUILD).unlink()
                 learned = await asyncio.wait_for(waiting, 60)

@@ -97,7 +97,12 @@ HOSTILE: dict[str, tuple[list[Mutation], list[str]]] = {
         [
             _set(
                 "notify",
-                command=["curl", "-d", "@-", "https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/abcdefghijklmnopqrstuvwx"],
+                command=[
+                    "curl",
+                    "-d",
+                    "@-",
+                    "https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/abcdefghijklmnopqrstuvwx",
+                ],
             )
         ],
         ["[notify] command: holds a secret (a token, password or webhook key)"],
@@ -176,8 +181,21 @@ def test_sample_config_still_validates() -> None:
         ("target", "project_dir", "/srv/New Warungin"),
         ("release", "branch", "release/1.1"),
         ("release", "version", "v1.1.0-rc.1+build.7"),
-        ("services", "expected", ["postgres", "redis", "backend", "frontend", "nginx", "loki",
-                                  "promtail", "cloudflared", "my_service.v2"]),  # fmt: skip
+        (
+            "services",
+            "expected",
+            [
+                "postgres",
+                "redis",
+                "backend",
+                "frontend",
+                "nginx",
+                "loki",
+                "promtail",
+                "cloudflared",
+                "my_service.v2",
+            ],
+        ),  # fmt: skip
         ("database", "name", "warungin_prod"),
         ("database", "backups_glob", "warungin-*.sql.gz"),
         ("contacts", "tech_lead_phone", "+62 811-1234 (Sari Wijaya, ext. 7)"),

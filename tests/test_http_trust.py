@@ -24,8 +24,18 @@ from warungin_tui.config import ConfigError, parse_config
 from warungin_tui.steps.http import CaBundleError, HttpProber
 
 PAGE = b"<html><title>Warungin POS</title></html>"
-PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
-                   "all_proxy", "NO_PROXY", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR")
+PROXY_VARIABLES = (
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 
 
 @dataclass
@@ -50,9 +60,15 @@ def make_private_ca(folder: Path) -> PrivateCa:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -78,8 +94,9 @@ def make_private_ca(folder: Path) -> PrivateCa:
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
-        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     ca_pem = folder / "company-ca.pem"
@@ -141,9 +158,7 @@ class ConnectProxy:
 
 
 @contextlib.asynccontextmanager
-async def serving(
-    handler: object, context: ssl.SSLContext | None = None
-) -> AsyncIterator[int]:
+async def serving(handler: object, context: ssl.SSLContext | None = None) -> AsyncIterator[int]:
     server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=context)  # type: ignore[arg-type]
     try:
         yield server.sockets[0].getsockname()[1]

@@ -22,8 +22,15 @@ def inp(stdout: str, captures: list[str] | None = None) -> ParseInput:
 
 
 def ps_line(service: str, state: str = "running", health: str = "healthy") -> str:
-    return json.dumps({"Name": f"warungin-{service}", "Service": service, "State": state,
-                       "Health": health, "Status": "Up 2 minutes"})
+    return json.dumps(
+        {
+            "Name": f"warungin-{service}",
+            "Service": service,
+            "State": state,
+            "Health": health,
+            "Status": "Up 2 minutes",
+        }
+    )
 
 
 def test_psql_count() -> None:
@@ -40,13 +47,15 @@ def test_compose_ready_in_both_json_shapes() -> None:
 
 
 def test_compose_starting_and_unhealthy_may_recover_but_missing_cannot() -> None:
-    starting = "\n".join([ps_line("postgres"), ps_line("backend", health="starting"),
-                          ps_line("loki", health="")])
+    starting = "\n".join(
+        [ps_line("postgres"), ps_line("backend", health="starting"), ps_line("loki", health="")]
+    )
     parsed = PARSERS["compose_services"](inp(starting))
     assert not parsed.ok and not parsed.settled and "backend starting" in parsed.detail
     assert parsed.recovering == []
-    sick = "\n".join([ps_line("postgres"), ps_line("backend", health="unhealthy"),
-                      ps_line("loki", health="")])
+    sick = "\n".join(
+        [ps_line("postgres"), ps_line("backend", health="unhealthy"), ps_line("loki", health="")]
+    )
     parsed = PARSERS["compose_services"](inp(sick))
     assert not parsed.ok and not parsed.settled and parsed.recovering == ["backend unhealthy"]
     bad = "\n".join([ps_line("postgres"), ps_line("backend", health="unhealthy")])

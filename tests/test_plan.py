@@ -37,9 +37,10 @@ def test_plan_json_lists_every_step_in_order_with_rendered_commands() -> None:
     assert by_id["phase3.health"]["url"] == "http://localhost:8000/api/health"
     backup = by_id["phase1.backup"]
     assert backup["phase"] == "phase1" and backup["timeout_s"] == 1800.0
-    assert "cd -- /srv/New-Warungin ||" in backup["command"] and "{project_dir}" not in backup[
-        "command"
-    ]
+    assert (
+        "cd -- /srv/New-Warungin ||" in backup["command"]
+        and "{project_dir}" not in backup["command"]
+    )
     restore = by_id["rollback.restore"]
     assert restore["destructive"] is True and restore["retry_safe"] is True
     # values that earlier steps record stay placeholders, unquoted

@@ -36,9 +36,7 @@ HEAVY = ["pydantic", "asyncssh", "httpx", "textual", "asyncio"]
 def modules_after(code: str) -> set[str]:
     """Top-level packages loaded by `code` in a fresh interpreter."""
     probe = (
-        "import sys\n"
-        f"{code}\n"
-        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", probe],
@@ -140,9 +138,7 @@ async def test_a_wait_sees_readiness_at_the_first_fast_poll_despite_a_long_inter
 
 
 async def test_a_wait_that_times_out_announces_no_further_poll(tmp_path: Path) -> None:
-    result, polls = await run_sessions_wait(
-        tmp_path, [3], session_drain_timeout_seconds=0.3
-    )
+    result, polls = await run_sessions_wait(tmp_path, [3], session_drain_timeout_seconds=0.3)
     assert result.status == StepStatus.FAILED and "still 3 active sessions" in result.detail
     assert "next poll" not in polls[-1]
     assert all("next poll" in line for line in polls[:-1])

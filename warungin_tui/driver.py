@@ -249,9 +249,7 @@ class RunDriver:
                 detail += f"\n{len(failed)} failed: " + "; ".join(s.title for s in failed)
             self._tell_outcome(spec, result.status, detail)
         else:
-            self.app.notify(
-                f"Stopped before {spec.title}.", title=phase.title, severity="warning"
-            )
+            self.app.notify(f"Stopped before {spec.title}.", title=phase.title, severity="warning")
 
     def _select_next_open_step(self, phase_id: str) -> None:
         """After `a`, put the cursor on what still needs the operator (a tick, a name)."""
@@ -442,4 +440,3 @@ class RunDriver:
             return []
         self.app.notify("\n".join(str(p) for p in paths), title="Log exported", timeout=10)
         return list(paths)
-

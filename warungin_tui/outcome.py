@@ -36,7 +36,6 @@ class PhaseStatus(StrEnum):
     OVERRIDDEN = "overridden"
 
 
-
 @dataclass
 class Outcome:
     status: StepStatus

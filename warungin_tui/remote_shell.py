@@ -133,9 +133,7 @@ class DriverProcess(asyncssh.SSHClientProcess[bytes]):
         if self.on_exit is not None:
             self.on_exit(f"exit status {status}")
 
-    def exit_signal_received(
-        self, signal: str, core_dumped: bool, msg: str, lang: str
-    ) -> None:
+    def exit_signal_received(self, signal: str, core_dumped: bool, msg: str, lang: str) -> None:
         super().exit_signal_received(signal, core_dumped, msg, lang)
         if self.on_exit is not None:
             self.on_exit(f"signal {signal}")

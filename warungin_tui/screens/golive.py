@@ -111,9 +111,7 @@ class GoLiveScreen(RunScreen):
         elif closed is not None:
             text.append(f"\n{closed.reason}", style="dim")
         else:
-            text.append(
-                "\nenter records the decision; F finishes the run afterwards.", style="dim"
-            )
+            text.append("\nenter records the decision; F finishes the run afterwards.", style="dim")
         self.query_one("#golive-text", Static).update(text)
 
     def on_step_changed(self, message: StepChanged) -> None:
@@ -192,9 +190,7 @@ class GoLiveScreen(RunScreen):
             if reason is not None:
                 self.offer_finish = True
                 self.post_message(
-                    DecisionRequested(
-                        decision, name, effective, monitoring_override_reason=reason
-                    )
+                    DecisionRequested(decision, name, effective, monitoring_override_reason=reason)
                 )
 
         prompt = TextPrompt(

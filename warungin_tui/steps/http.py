@@ -243,9 +243,7 @@ async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
     return outcome
 
 
-def _json_captures(
-    spec: StepSpec, response: httpx.Response, captures: dict[str, Any]
-) -> list[str]:
+def _json_captures(spec: StepSpec, response: httpx.Response, captures: dict[str, Any]) -> list[str]:
     """Fill `json_captures` from the answer; a missing or empty field is a problem."""
     if not spec.json_captures:
         return []

@@ -67,8 +67,7 @@ def failure_text(
     if actions:
         text.append("\nNext: ", style="bold yellow")
         parts = [
-            f"{key}: {action_words(action, spec, result.status)}"
-            for action, key in actions.items()
+            f"{key}: {action_words(action, spec, result.status)}" for action, key in actions.items()
         ]
         text.append(" · ".join(parts), style="yellow")
     # Last: the lines can be long; at 80x24 what to do and the keys must stay in sight.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
@@ -33,7 +33,10 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -danger" if self.danger else "dialog"):
             yield Static(self.title_text, classes="dialog-title", markup=False)
-            yield Static(self.message, classes="dialog-body", markup=False)
+            # A long message (the rollback's restore preview) scrolls: at 60x20 the keys line
+            # below it must stay in sight, so the body gets at most 60% of the screen's height.
+            with VerticalScroll(classes="dialog-scroll"):
+                yield Static(self.message, classes="dialog-body", markup=False)
             yield Static("y = yes    n or escape = no", classes="dialog-keys")
         yield Footer(compact=True, show_command_palette=False)
 

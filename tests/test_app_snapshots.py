@@ -17,6 +17,7 @@ import pytest
 from textual.pilot import Pilot
 
 from tests.app_fixtures import COMMIT_NEW, COMMIT_OLD, SERVICES, fixed_clock, make_app
+from warungin_tui import journal as journal_module
 from warungin_tui.app import WarunginApp
 from warungin_tui.engine.engine import Engine
 
@@ -26,6 +27,12 @@ SIZES = [
     pytest.param(SIZE, id="80x24"),
     pytest.param((160, 48), id="160x48"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def fixed_journal_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report cites when each result was journaled: wide screens show it, so fix it."""
+    monkeypatch.setattr(journal_module, "now_iso", lambda: "2025-01-02T08:00:00.000+00:00")
 
 
 def finished(engine: Engine, step_id: str, status: str = "passed", **fields: Any) -> None:

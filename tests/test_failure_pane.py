@@ -32,7 +32,7 @@ from warungin_tui.widgets.step_list import RowList
 
 def result_with(lines: list[str], detail: str, stream: str = "stdout") -> StepResult:
     result = StepResult("x", StepStatus.FAILED, detail=detail)
-    result.output.extend((stream, line) for line in lines)
+    result.add_output(stream, list(lines))
     return result
 
 
@@ -73,7 +73,7 @@ def test_evidence_is_the_line_a_parser_judged() -> None:
 
 def test_evidence_names_errors_from_stderr_first_and_stays_short() -> None:
     result = result_with([f"line {i}" for i in range(50)], "exit code 2 (expected 0)")
-    result.output.extend(("stderr", f"ERROR: broken {i}") for i in range(10))
+    result.add_output("stderr", [f"ERROR: broken {i}" for i in range(10)])
     evidence = failure_evidence(result)
     assert evidence == [f"ERROR: broken {i}" for i in range(4)]
 

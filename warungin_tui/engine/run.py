@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any
 
 from warungin_tui.engine.events import check_event
@@ -35,19 +34,37 @@ class StepResult:
     override_reason: str | None = None
     overridden_at: str | None = None
     failed_detail: str | None = None
-    output: deque[tuple[str, str]] = field(
+    output_chunks: deque[tuple[str, list[str]]] = field(
         default_factory=lambda: deque(maxlen=OUTPUT_KEPT_IN_MEMORY)
     )
+    """The latest attempt's output as journaled, batch by batch (stream, lines): folding keeps
+    the batches as they are (a resume folds thousands), `output` flattens the tail on demand."""
     output_lines: int = 0
     output_file: dict[str, Any] | None = None
     """The latest attempt's side file (output_file.py): name, sha256, lines; or why none."""
     host_record: str | None = None
     """The host-side record of the latest attempt's command (hostrecords.py), if any."""
 
+    @property
+    def output(self) -> list[tuple[str, str]]:
+        """The last OUTPUT_KEPT_IN_MEMORY lines of the latest attempt, as (stream, line)."""
+        tail: list[tuple[str, str]] = []
+        for stream, lines in reversed(self.output_chunks):
+            wanted = OUTPUT_KEPT_IN_MEMORY - len(tail)
+            tail.extend((stream, line) for line in reversed(lines[-wanted:]))
+            if len(tail) >= OUTPUT_KEPT_IN_MEMORY:
+                break
+        tail.reverse()
+        return tail
+
+    def add_output(self, stream: str, lines: list[str]) -> None:
+        if lines:
+            self.output_chunks.append((stream, lines))
+
     def snapshot(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "output"}
+        data = {k: v for k, v in self.__dict__.items() if k != "output_chunks"}
         data["status"] = str(self.status)
-        data["output"] = list(self.output)
+        data["output"] = self.output
         return data
 
 
@@ -121,7 +138,7 @@ class Run:
         result.command = event.get("command")
         result.host_record = event.get("host_record")
         self.notices_confirmed.pop(event["step"], None)  # a new message is not the one sent
-        result.output.clear()
+        result.output_chunks.clear()
         result.output_lines = 0
         result.output_file = None
 
@@ -131,14 +148,14 @@ class Run:
         result.status = StepStatus.RUNNING
         result.finished_at = None
         result.detail = ""
-        result.output.clear()
+        result.output_chunks.clear()
         result.output_lines = 0
         result.output_file = None
 
     def _on_step_output(self, event: dict[str, Any], at: str | None) -> None:
         result = self.results[event["step"]]
         stream = event.get("stream", "stdout")
-        result.output.extend(zip(repeat(stream), event["lines"]))  # resume folds 1000s of these
+        result.add_output(stream, event["lines"])  # resume folds 1000s of these: no copy
         result.output_lines += len(event["lines"]) + int(event.get("dropped", 0))
 
     def _on_step_finished(self, event: dict[str, Any], at: str | None) -> None:

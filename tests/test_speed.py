@@ -66,6 +66,63 @@ def test_the_wizard_loads_neither_ssh_nor_http_before_its_first_frame() -> None:
     assert loaded.isdisjoint({"asyncssh", "httpx"}), loaded & {"asyncssh", "httpx"}
 
 
+RUN_MACHINERY = [
+    "asyncssh",
+    "httpx",
+    "warungin_tui.driver",
+    "warungin_tui.engine.engine",
+    "warungin_tui.engine.run",
+    "warungin_tui.screens.base",
+    "warungin_tui.screens.overview",
+]
+"""What the start screen does not need: imported once a run is opened, not for the first frame."""
+
+FIRST_FRAME = """
+import sys
+from pathlib import Path
+
+import warungin_tui.app
+
+if sys.argv[1] == "mount":
+    from warungin_tui.config import load_config
+
+    config_path = Path(sys.argv[2])
+    app = warungin_tui.app.WarunginApp(
+        load_config(config_path), config_path, journal_dir=Path(sys.argv[3])
+    )
+
+    async def first_frame(pilot):
+        while not (app.screen.is_mounted and app.screen.id == "start"):
+            await pilot.pause()
+        await pilot.pause()
+        app.exit()
+
+    app.run(headless=True, auto_pilot=first_frame)
+    assert app.screen_stack == [], "the app ran to its exit"
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize("upto", ["import", "mount"])
+def test_the_first_frame_imports_no_engine_driver_run_screens_ssh_or_http(
+    upto: str, tmp_path: Path
+) -> None:
+    """The start screen with no unfinished run needs none of the run's machinery (issue 14)."""
+    config = REPO / "sample_config.toml"
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME, upto, str(config), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stdout.split())
+    assert {"warungin_tui.app", "warungin_tui.screens.start"} <= loaded  # the probe really ran
+    assert loaded.isdisjoint(RUN_MACHINERY), sorted(loaded & set(RUN_MACHINERY))
+
+
 async def test_cursor_moves_between_rows_with_the_same_keys_redraw_no_footer(
     tmp_path: Path,
 ) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ScreenStackError
@@ -24,22 +24,22 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from warungin_tui.commands import RunCommands
 from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
-from warungin_tui.driver import STEP_GROUP, RunDriver
-from warungin_tui.engine.engine import Engine, EngineError, SavedRun, load_unfinished_run
-from warungin_tui.engine.rules import Action, Refusal, run_refusal
-from warungin_tui.errors import ReadOnlyRun
+from warungin_tui.engine.actions import Action, Refusal
+from warungin_tui.errors import EngineError, ReadOnlyRun
 from warungin_tui.hostrecords import HostState
-from warungin_tui.journal import JournalLocked, describe_holder, journal_holder
+from warungin_tui.journal import (
+    JournalLocked,
+    describe_holder,
+    find_unfinished_run,
+    journal_holder,
+)
 from warungin_tui.outcome import StepStatus
 from warungin_tui.remote_api import RemoteFactory, RemoteLink
-from warungin_tui.screens.base import RunScreen
-from warungin_tui.screens.confirm import ConfirmScreen
-from warungin_tui.screens.help import HelpScreen
 from warungin_tui.screens.keys import APP_BINDINGS, explain_bindings
 from warungin_tui.screens.messages import (
+    STEP_GROUP,
     ExportRequested,
     Request,
     RollbackRequested,
@@ -49,8 +49,17 @@ from warungin_tui.screens.messages import (
     StepOutput,
     StepProgress,
 )
-from warungin_tui.screens.overview import OverviewScreen
 from warungin_tui.screens.start import StartScreen
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from warungin_tui.driver import RunDriver
+    from warungin_tui.engine.engine import Engine, SavedRun
+    from warungin_tui.screens.base import RunScreen
+
+# The first frame (the start screen) needs none of the run's machinery: the engine, the driver,
+# the run screens and the command palette's provider are imported when first used.
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 QUIT_WAIT_S = 10.0
@@ -63,12 +72,18 @@ def _default_remote(target: Any) -> RemoteLink:
     return Remote(target)
 
 
+def _run_commands() -> type[Provider]:
+    from warungin_tui.commands import RunCommands  # the palette's provider, on first open
+
+    return RunCommands
+
+
 class WarunginApp(App[int]):
     """Keyboard-only deployment wizard. Construct with the config; `run()` returns an exit code."""
 
     CSS_PATH = "app.tcss"
     TITLE = "warungin-tui"
-    COMMANDS = App.COMMANDS | {RunCommands}
+    COMMANDS = App.COMMANDS | {_run_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         *APP_BINDINGS,
         *explain_bindings(APP_BINDINGS, action="explain_app"),
@@ -109,8 +124,17 @@ class WarunginApp(App[int]):
         self.saved_run: SavedRun | None = None
         self._held_notices: list[tuple[str, str, SeverityLevel, float | None]] = []
         """Notices that arrived while a dialog was open (shown when it closes)."""
-        self.driver = RunDriver(self)
-        """Turns the screens' requests into engine calls and step workers."""
+        self._run_driver: RunDriver | None = None
+
+    @property
+    def driver(self) -> RunDriver:
+        """Turns the screens' requests into engine calls and step workers (made on first use:
+        it imports the engine)."""
+        if self._run_driver is None:
+            from warungin_tui.driver import RunDriver
+
+            self._run_driver = RunDriver(self)
+        return self._run_driver
 
     def notify(
         self,
@@ -178,7 +202,11 @@ class WarunginApp(App[int]):
         self._exit_on_hangup()
         self.screen_change_signal.subscribe(self, self._screen_changed)
         # One parse of the unfinished journal serves the summary here and the resume later.
-        self.saved_run = load_unfinished_run(self.config, self.journal_dir)
+        # Without one (outlines only, no engine import) the first frame stays light.
+        if find_unfinished_run(self.journal_dir, self.config.target.label) is not None:
+            from warungin_tui.engine.engine import load_unfinished_run
+
+            self.saved_run = load_unfinished_run(self.config, self.journal_dir)
         saved = self.saved_run
         path, run = (saved.path, saved.run) if saved is not None else (None, None)
         self.push_screen(
@@ -190,6 +218,7 @@ class WarunginApp(App[int]):
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def connect_and_start(self, operator: str, resume_path: Path | None) -> None:
+        from warungin_tui.engine.engine import Engine
         from warungin_tui.remote import HostKeyChanged, HostKeyUnknown, RemoteError
         from warungin_tui.screens.hostkey import HostKeyChangedScreen, HostKeyScreen
 
@@ -278,6 +307,8 @@ class WarunginApp(App[int]):
             )
 
     def _show_engine(self, engine: Engine, start: StartScreen) -> None:
+        from warungin_tui.screens.overview import OverviewScreen
+
         self.engine = engine
         self._unsubscribe = engine.subscribe(self._on_record)
         while self.screen is not start:  # e.g. help opened while connecting
@@ -339,6 +370,9 @@ class WarunginApp(App[int]):
 
     def start_new_run(self) -> None:
         """A new deployment is a new run: same operator and connection, a new journal."""
+        from warungin_tui.engine.engine import Engine
+        from warungin_tui.screens.overview import OverviewScreen
+
         old = self.require_engine()
         engine = Engine.start_new(
             self.config, self.journal_dir, operator=old.run.operator, remote=self.remote
@@ -381,6 +415,8 @@ class WarunginApp(App[int]):
             message_type, args = StepChanged, (step_id,)
         else:
             message_type, args = RunChanged, (kind,)
+        from warungin_tui.screens.base import RunScreen  # loaded with the first engine
+
         for screen in self.screen_stack:
             if isinstance(screen, RunScreen) and screen.wants(message_type, step_id):
                 screen.post_message(message_type(*args))  # one instance per screen
@@ -400,6 +436,8 @@ class WarunginApp(App[int]):
         `autorun`: its automated steps start as `a` would (`n` from a finished phase: going on
         is what the operator asked for; destructive steps still ask, refusals stay silent).
         """
+        from warungin_tui.screens.base import RunScreen
+        from warungin_tui.screens.overview import OverviewScreen
         from warungin_tui.screens.phase import PhaseScreen
 
         top = self.screen
@@ -452,6 +490,8 @@ class WarunginApp(App[int]):
             self.engine.sync()
 
     def show_overview(self) -> None:
+        from warungin_tui.screens.overview import OverviewScreen
+
         if any(isinstance(screen, OverviewScreen) for screen in self.screen_stack):
             while not isinstance(self.screen, OverviewScreen):
                 self.pop_screen()
@@ -471,6 +511,8 @@ class WarunginApp(App[int]):
             return Refusal("No run yet: start one first (enter on the start screen).")
         if action != "export" and self.engine.read_only:
             return Refusal(self.engine.read_only, ReadOnlyRun)  # open elsewhere: look only
+        from warungin_tui.engine.rules import run_refusal
+
         return run_refusal(self.engine.run, self.RUN_ACTIONS[action], busy=self.busy_step())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -493,6 +535,8 @@ class WarunginApp(App[int]):
         self.post_message(ExportRequested())
 
     def action_help(self) -> None:
+        from warungin_tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -515,6 +559,8 @@ class WarunginApp(App[int]):
             busy = self.busy_step()
             if busy:
                 message += f"\n{busy} is running: it is stopped and recorded as interrupted."
+
+        from warungin_tui.screens.confirm import ConfirmScreen
 
         async def answer(yes: bool | None) -> None:
             if yes:

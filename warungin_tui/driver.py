@@ -29,6 +29,7 @@ from warungin_tui.playbook import StepSpec
 from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import (
+    STEP_GROUP,
     AcknowledgeAlertRequested,
     ConfirmSentRequested,
     CopyMessageRequested,
@@ -55,7 +56,6 @@ from warungin_tui.widgets.format import command_preview
 if TYPE_CHECKING:
     from warungin_tui.app import WarunginApp
 
-STEP_GROUP = "steps"
 HOST_CHOICES = ("Wait for it (its output is followed from the host)", "Stop it on the host")
 
 

@@ -398,3 +398,23 @@ def _verify_lines(raw_lines: list[bytes]) -> VerifyResult:
             return VerifyResult(False, len(raw_lines), number, "content does not match its hash")
         prev = stored
     return VerifyResult(True, len(raw_lines), last_hash=prev if raw_lines else None)
+
+
+def unfinished_journals(journal_dir: Path, target_label: str) -> Iterator[Path]:
+    """Journals of unfinished runs against this target, newest first. Only each journal's first
+    line and its run_finished line are parsed: finished runs cost a read, not a parse."""
+    if not journal_dir.is_dir():
+        return
+    for path in sorted(journal_dir.glob("run-*.jsonl"), reverse=True):
+        outline = journal_outline(path)
+        if outline is None:
+            continue
+        first, finished = outline
+        if first.get("type") == "run_started" and first.get("target") == target_label:
+            if not finished:
+                yield path
+
+
+def find_unfinished_run(journal_dir: Path, target_label: str) -> Path | None:
+    """The newest journal of an unfinished run against this target, if any."""
+    return next(unfinished_journals(journal_dir, target_label), None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,9 +49,10 @@ from warungin_tui.journal import (
     Journal,
     JournalLocked,
     describe_holder,
+    find_unfinished_run,
     iter_journal,
-    journal_outline,
     read_journal,
+    unfinished_journals,
 )
 from warungin_tui.monitoring.answers import MonitoringAnswers
 from warungin_tui.outcome import GATE_OK, Outcome, StepStatus
@@ -568,26 +569,6 @@ def load_saved_run(config: Config, path: Path) -> SavedRun:
     if run is None:
         run = Run(build_playbook(config))
     return SavedRun(path, config, run, count, last_hash, size)
-
-
-def unfinished_journals(journal_dir: Path, target_label: str) -> Iterator[Path]:
-    """Journals of unfinished runs against this target, newest first. Only each journal's first
-    line and its run_finished line are parsed: finished runs cost a read, not a parse."""
-    if not journal_dir.is_dir():
-        return
-    for path in sorted(journal_dir.glob("run-*.jsonl"), reverse=True):
-        outline = journal_outline(path)
-        if outline is None:
-            continue
-        first, finished = outline
-        if first.get("type") == "run_started" and first.get("target") == target_label:
-            if not finished:
-                yield path
-
-
-def find_unfinished_run(journal_dir: Path, target_label: str) -> Path | None:
-    """The newest journal of an unfinished run against this target, if any."""
-    return next(unfinished_journals(journal_dir, target_label), None)
 
 
 def load_unfinished_run(config: Config, journal_dir: Path) -> SavedRun | None:

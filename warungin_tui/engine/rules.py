@@ -9,13 +9,13 @@ a rolled-back run only its incident report.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 
+from warungin_tui.engine.actions import Action as Action
+from warungin_tui.engine.actions import Refusal as Refusal
 from warungin_tui.engine.checklists import monitoring_hours, monitoring_period_hours
 from warungin_tui.engine.lifecycle import RunState, run_state
 from warungin_tui.engine.run import Run
-from warungin_tui.errors import EngineError, GateClosed, RunClosed, StepBusy
+from warungin_tui.errors import GateClosed, RunClosed, StepBusy
 from warungin_tui.outcome import BAD, GATE_OK, StepStatus
 from warungin_tui.playbook import StepKind, StepSpec
 
@@ -23,45 +23,6 @@ DECISIONS = ("GO-LIVE APPROVED", "HOLD FOR REVIEW")
 APPROVED = DECISIONS[0]
 OPEN_AFTER_ROLLBACK = frozenset({"incident"})
 """Phases a rolled-back run still accepts answers in: the incident report."""
-
-
-class Action(StrEnum):
-    """What someone asks for; the engine's mutators and the UI's keys map onto these."""
-
-    RUN_STEP = "run step"
-    RETRY = "retry"
-    RUN_PHASE = "run phase"
-    TICK = "tick"
-    FAIL = "fail"
-    SKIP = "skip"
-    OVERRIDE_STEP = "override step"
-    OVERRIDE_GATE = "override gate"
-    SIGN = "sign"
-    INPUT = "input"
-    DECIDE = "decide"
-    FINISH = "finish"
-    ROLLBACK = "rollback"
-    EXPORT = "export"
-    ABANDON = "abandon"
-    NEXT_PHASE = "next phase"
-    NEW_RUN = "new run"
-    CONFIRM_SENT = "confirm sent"
-    ACKNOWLEDGE_ALERT = "acknowledge alert"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an action is not allowed now; `error` is the exception the engine raises with it."""
-
-    reason: str
-    error: type[EngineError] = EngineError
-
-    @property
-    def title(self) -> str:
-        return self.error.title
-
-    def exception(self) -> EngineError:
-        return self.error(self.reason)
 
 
 # -- the lifecycle ---------------------------------------------------------------------------------

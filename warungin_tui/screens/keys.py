@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from warungin_tui.engine.rules import Action
+from warungin_tui.engine.actions import Action
 
 # Step actions: bound on every run screen; a screen says per action whether it applies now.
 # `enter` has one binding per kind of row, so the footer says what it does there ("Sign",

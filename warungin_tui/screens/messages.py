@@ -6,6 +6,10 @@ from pathlib import Path
 
 from textual.message import Message
 
+STEP_GROUP = "steps"
+"""The worker group of running steps (one at a time: exclusive); here, not in the driver, so the
+app can tell step workers apart before the driver (and the engine) is imported."""
+
 
 class StepChanged(Message):
     """A step started, finished or was overridden: redraw its row and, if shown, its detail."""

@@ -21,7 +21,6 @@ from textual.widgets.option_list import Option
 from warungin_tui.config import Config
 from warungin_tui.journal import describe_holder, journal_holder
 from warungin_tui.screens.messages import StartRequested
-from warungin_tui.widgets.format import parse_at
 from warungin_tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
@@ -101,6 +100,9 @@ class StartScreen(Screen[None]):
         if run is None:
             text.append(str(self.unfinished))
             return text
+        # Only with an unfinished run: the formatting helpers pull in the run model.
+        from warungin_tui.widgets.format import parse_at
+
         current = run.playbook.phase(run.current_phase()).title
         started = parse_at(run.started_at)
         when = started.astimezone().strftime("%Y-%m-%d %H:%M %Z") if started else "?"

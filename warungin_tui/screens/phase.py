@@ -26,6 +26,7 @@ from warungin_tui.engine.rules import (
     recovery_actions,
     step_refusal,
 )
+from warungin_tui.engine.run import OUTPUT_KEPT_IN_MEMORY
 from warungin_tui.notices import missing_contacts, notice_state
 from warungin_tui.outcome import BAD, StepStatus
 from warungin_tui.playbook import PhaseSpec, StepKind, StepSpec
@@ -65,8 +66,9 @@ from warungin_tui.widgets.step_list import RowList, group_header, row
 NOTICE_ACTIONS = ("save_message", "copy_message", "confirm_sent")
 WIDE_COLUMNS = 140
 """From this width the detail pane sits beside the step list (app.tcss: `.-wide`)."""
-OUTPUT_LINES = 2000
-"""Lines the output pane keeps; the journal keeps more, the export has them."""
+OUTPUT_LINES = OUTPUT_KEPT_IN_MEMORY
+"""Lines the output pane keeps: the same tail the run keeps, so the pane shows the same lines
+live and when the step is selected again; `v` opens the full output (the side file)."""
 TICK_S = 0.25
 """How often a running step's spinner and elapsed time are redrawn."""
 
@@ -391,7 +393,9 @@ class PhaseScreen(StepScreen):
             return
         result = self.run.results[self.shown_step]
         log = self.query_one("#output", OutputLog)
-        hidden = result.output_lines - len(log.plain_lines)
+        # the note takes a line of the pane: when the pane is full, it pushes one line out
+        kept = min(len(log.plain_lines), OUTPUT_LINES - 1)
+        hidden = result.output_lines - kept
         if result.status == StepStatus.RUNNING or hidden <= 0 or self._hidden_noted:
             return
         self._hidden_noted = True

@@ -24,6 +24,8 @@ class OutputLog(RichLog):
         batch = list(lines)
         if not batch:
             return
+        if self.max_lines is not None:  # never wrap and render lines the log would drop at once
+            batch = batch[-self.max_lines :]
         self.plain_lines.extend(batch)
         self.write(Text("\n".join(batch)))
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `benchmarks` and `tests` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.tmux_driver import TmuxScreen  # noqa: E402
+from tests.tmux_driver import TmuxScreen, private_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 NAVIGATION_GOAL = 60
@@ -253,21 +252,6 @@ def rehearse(rehearsal: Rehearsal) -> KeyCount:
 def console_script() -> str | None:
     found = shutil.which("warungin-tui") or str(Path(sys.executable).parent / "warungin-tui")
     return found if Path(found).exists() else None
-
-
-def private_env(tmp: Path) -> dict[str, str]:
-    """The demo writes under TMPDIR; user folders point into `tmp`; this checkout is imported."""
-    return {
-        "TMPDIR": str(tmp),
-        "HOME": os.environ.get("HOME", str(tmp)),
-        "XDG_STATE_HOME": str(tmp / "state"),
-        "XDG_DATA_HOME": str(tmp / "data"),
-        "XDG_CONFIG_HOME": str(tmp / "config"),
-        "TERM": "xterm-256color",
-        "PATH": os.environ["PATH"],
-        "WARUNGIN_TUI_CONFIG": "",
-        "PYTHONPATH": str(REPO),
-    }
 
 
 def measure(script: str, tmp: Path) -> KeyCount:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, wait_until
-from tests.tmux_driver import TmuxScreen
+from tests.helpers import wait_until
+from tests.tmux_driver import TmuxScreen, private_env
 from warungin_tui.config import load_config
 from warungin_tui.engine.run import rebuild_run
 from warungin_tui.journal import read_journal, verify_journal
@@ -36,21 +36,6 @@ def console_script() -> str:
     if not Path(found).exists():
         pytest.skip("the console script is not installed (pip install -e .)")
     return found
-
-
-def private_env(tmp_path: Path) -> dict[str, str]:
-    """The demo writes under TMPDIR; user folders point into the test's own tmp_path."""
-    return {
-        "TMPDIR": str(tmp_path),
-        "HOME": os.environ.get("HOME", str(tmp_path)),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "TERM": "xterm-256color",
-        "PATH": os.environ["PATH"],
-        "WARUNGIN_TUI_CONFIG": "",
-        "PYTHONPATH": str(REPO),  # this checkout, wherever the script was installed from
-    }
 
 
 @pytest.fixture

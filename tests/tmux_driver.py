@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -72,3 +73,21 @@ class TmuxScreen:
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def private_env(tmp_path: Path) -> dict[str, str]:
+    """The demo writes under TMPDIR; user folders point into the test's own tmp_path."""
+    return {
+        "TMPDIR": str(tmp_path),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "TERM": "xterm-256color",
+        "PATH": os.environ["PATH"],
+        "WARUNGIN_TUI_CONFIG": "",
+        "PYTHONPATH": str(_REPO),  # this checkout, wherever the script was installed from
+    }

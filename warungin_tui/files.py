@@ -18,16 +18,30 @@ def make_private_dir(out_dir: Path) -> None:
         os.chmod(out_dir, 0o700)  # mkdir's mode is masked by the umask
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)  # whatever the umask did
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def create_private(path: Path, data: bytes) -> None:
+    """A new file, 0600 from creation, fsynced; never replaces one (FileExistsError)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _write_all(fd, data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Temp file (0600 from creation) + fsync + rename: readers see the old or the new file."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # whatever the umask did
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write_all(fd, data)
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -9,9 +9,10 @@ breaks on checkouts without symlinks (Windows) and in some sdist builds.
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
+
+from warungin_tui.files import create_private
 
 SAMPLE_NAME = "sample_config.toml"
 DEFAULT_PATH = Path("warungin.toml")
@@ -32,14 +33,4 @@ def write_sample_config(path: Path) -> None:
 
     Raises FileExistsError when something is there already, OSError for other failures.
     """
-    data = sample_config_text().encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # whatever the umask did
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    create_private(path, sample_config_text().encode("utf-8"))

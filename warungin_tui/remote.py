@@ -246,6 +246,19 @@ class _Output:
                     if inspect.isawaitable(outcome := self.callback(stream, batch)):
                         await outcome
 
+    def result(
+        self, command: str, status: int | None, timed_out: bool, started: float
+    ) -> CommandResult:
+        """What the command left: no exit status when the host's deadline ended it."""
+        return CommandResult(
+            command,
+            None if timed_out else status,
+            self.text("stdout"),
+            self.text("stderr"),
+            timed_out,
+            time.monotonic() - started,
+        )
+
     def text(self, stream: str) -> str:
         return "".join(self.kept[stream])[-MAX_KEPT_CHARS:]
 
@@ -607,14 +620,7 @@ class Remote:
             timed_out = True
         lost = job.failure is not None and not timed_out
         await output.flush(final=True)
-        result = CommandResult(
-            command,
-            None if timed_out else status,
-            output.text("stdout"),
-            output.text("stderr"),
-            timed_out,
-            time.monotonic() - started,
-        )
+        result = output.result(command, status, timed_out, started)
         if not lost:
             return result
         if not job.lost_connection and self._conn is conn and self.connected:
@@ -630,10 +636,13 @@ class Remote:
             )
         if self._conn is conn:
             self._discard()
-        raise ConnectionLost(
+        raise self._lost(command, result)
+
+    def _lost(self, command: str, partial: CommandResult) -> ConnectionLost:
+        return ConnectionLost(
             f"{self.target.label}: connection lost while running {command!r}; "
             "whether it finished on the host is unknown",
-            partial=result,
+            partial=partial,
         )
 
     async def _collect(
@@ -695,22 +704,11 @@ class Remote:
         if status is None and not timed_out and not (self._conn is conn and self.connected):
             lost = True  # the channel ended without a status because the connection did
         await output.flush(final=True)
-        result = CommandResult(
-            command,
-            None if timed_out else status,
-            output.text("stdout"),
-            output.text("stderr"),
-            timed_out,
-            time.monotonic() - started,
-        )
+        result = output.result(command, status, timed_out, started)
         if lost:
             if self._conn is conn:
                 self._discard()
-            raise ConnectionLost(
-                f"{self.target.label}: connection lost while running {command!r}; "
-                "whether it finished on the host is unknown",
-                partial=result,
-            )
+            raise self._lost(command, result)
         return result
 
 

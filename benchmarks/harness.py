@@ -36,6 +36,34 @@ class Row:
         return data
 
 
+RSS_GROWTH_GOAL_MIB = 2.0
+
+
+def rss_flat_row(
+    name: str,
+    baseline: str,
+    after: float,
+    before: float,
+    *,
+    notes: str,
+    extra: dict[str, Any] | None = None,
+) -> Row:
+    """RSS `after` against `before` (MiB): flat means it grew by at most RSS_GROWTH_GOAL_MIB."""
+    return Row(
+        name,
+        baseline,
+        after,
+        before,
+        after / before,
+        f"flat: growth <= {RSS_GROWTH_GOAL_MIB:g} MiB",
+        after - before <= RSS_GROWTH_GOAL_MIB,
+        unit="MiB",
+        runs=1,
+        notes=notes,
+        extra={"growth_mib": round(after - before, 3), **(extra or {})},
+    )
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-from benchmarks.harness import Row, interleaved, ratio_row
+from benchmarks.harness import RSS_GROWTH_GOAL_MIB, Row, interleaved, ratio_row, rss_flat_row
 from benchmarks.ssh_measures import REPO, env, until
 from warungin_tui.config import Config, load_config
 from warungin_tui.engine.engine import Engine, load_unfinished_run
@@ -103,26 +103,17 @@ async def rss_rows(keys: int, folder: Path, *, compare: int = 0, warm_up: int = 
         folder / "ours", warm_up or min(keys, 2000), keys, trend
     )
     rows = [
-        Row(
+        rss_flat_row(
             f"RSS after {pressed:,} cursor moves",
             "RSS before them",
             after,
             before,
-            after / before,
-            "flat: growth <= 2 MiB",
-            after - before <= 2.0,
-            unit="MiB",
-            runs=1,
             notes=(
                 f"growth {after - before:+.2f} MiB after {warm_up or min(keys, 2000):,} "
                 f"warm-up moves; RSS every {CHECKPOINT_MOVES:,} moves {trend}; footer "
                 f"redraws {redraws}"
             ),
-            extra={
-                "growth_mib": round(after - before, 3),
-                "footer_redraws": redraws,
-                "rss_trend_mib": trend,
-            },
+            extra={"footer_redraws": redraws, "rss_trend_mib": trend},
         )
     ]
     if compare:
@@ -144,8 +135,8 @@ async def rss_rows(keys: int, folder: Path, *, compare: int = 0, warm_up: int = 
                 growth,
                 upstream,
                 growth / upstream,
-                "flat: growth <= 2 MiB",
-                growth <= 2.0,
+                f"flat: growth <= {RSS_GROWTH_GOAL_MIB:g} MiB",
+                growth <= RSS_GROWTH_GOAL_MIB,
                 unit="MiB",
                 runs=1,
                 notes=f"Textual's Footer: {upstream * 1024 / theirs[2]:.0f} KiB a move",

@@ -11,6 +11,7 @@ import pytest
 import tomli_w
 
 from tests.helpers import SAMPLE_CONFIG, run_cli
+from warungin_tui.config import SEED_SERVICES
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -184,17 +185,7 @@ def test_sample_config_still_validates() -> None:
         (
             "services",
             "expected",
-            [
-                "postgres",
-                "redis",
-                "backend",
-                "frontend",
-                "nginx",
-                "loki",
-                "promtail",
-                "cloudflared",
-                "my_service.v2",
-            ],
+            [*SEED_SERVICES, "my_service.v2"],
         ),  # fmt: skip
         ("database", "name", "warungin_prod"),
         ("database", "backups_glob", "warungin-*.sql.gz"),

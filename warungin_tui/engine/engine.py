@@ -245,7 +245,7 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         else:
             record = {"seq": self._seq, "at": datetime.now(UTC).isoformat(), "event": event}
             self._seq += 1
-        self.run.apply(record)
+        self.run.fold(record)  # checked above, before the write
         self._notify(record)
         return record
 

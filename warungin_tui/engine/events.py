@@ -1,8 +1,8 @@
 """The journal's event kinds: one typed shape per kind, the one list of what a journal may hold.
 
-Events stay JSON objects on disk (the hash chain covers their canonical JSON), so the types are
-`TypedDict`s: mypy checks the code that reads them, and `check_event` checks every event that
-is folded into a Run, live or on resume. A kind nobody wrote, or an event without the fields its
+Events stay JSON objects on disk (the hash chain covers their canonical JSON), so the shapes are
+`TypedDict`s: they name each kind's fields (the ones a fold needs are required), and
+`check_event` checks every event against them before it is written and when a run is resumed. A kind nobody wrote, or an event without the fields its
 fold needs, is a journal problem with a one-line message, never a silent skip.
 """
 
@@ -204,34 +204,6 @@ class MonitoringAlertAcknowledged(TypedDict):
 class MonitoringCompleted(TypedDict):
     type: Literal["monitoring_completed"]
 
-
-JournalEvent = (
-    RunStarted
-    | OperatorChanged
-    | StepStarted
-    | StepReattached
-    | StepOutput
-    | StepFinished
-    | StepOverridden
-    | GateOverridden
-    | HostKeyTrusted
-    | HostLockTaken
-    | HostLockReleased
-    | HostLockBroken
-    | RollbackStarted
-    | RollbackFinished
-    | Decision
-    | NoticeConfirmed
-    | ExportWritten
-    | ExportFailed
-    | RunFinished
-    | RunAbandoned
-    | MonitoringStarted
-    | MonitoringSample
-    | MonitoringGap
-    | MonitoringAlertAcknowledged
-    | MonitoringCompleted
-)
 
 EVENT_KINDS: dict[str, frozenset[str]] = {
     get_args(shape.__annotations__["type"])[0]: frozenset(shape.__required_keys__)

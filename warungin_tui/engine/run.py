@@ -108,8 +108,13 @@ class Run:
         """Fold one journal record into the state; the only way state ever changes.
 
         An unknown kind or a malformed event raises (events.check_event): never a silent skip."""
+        check_event(record["event"], f"journal line {record.get('seq', self.events) + 1}")
+        self.fold(record)
+
+    def fold(self, record: dict[str, Any]) -> None:
+        """`apply` without the check, for a record whose event was checked before it was
+        written (Engine.record checks before the journal write)."""
         event = record["event"]
-        check_event(event, f"journal line {record.get('seq', self.events) + 1}")
         handler = getattr(self, f"_on_{event['type']}", None)
         if handler is not None:  # host lock events are kept for the record, not folded
             handler(event, record.get("at"))

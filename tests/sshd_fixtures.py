@@ -35,3 +35,12 @@ def target_config(openssh_server: OpenSSHServer, tmp_path: Path) -> TargetConfig
         known_hosts=str(openssh_server.known_hosts_path),
         identity_file=str(openssh_server.client_key_path),
     )
+
+
+def through_proxy(
+    target: TargetConfig, server: OpenSSHServer, proxy_port: int, folder: Path
+) -> TargetConfig:
+    """`target` reached through a loopback proxy: the server's key recorded for the proxy's port."""
+    known_hosts = folder / "proxy_known_hosts"
+    known_hosts.write_text(server.known_hosts_line(port=proxy_port) + "\n")
+    return target.model_copy(update={"port": proxy_port, "known_hosts": str(known_hosts)})

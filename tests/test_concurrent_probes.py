@@ -20,6 +20,7 @@ from tests.app_fixtures import HEALTHY_RULES, make_app
 from tests.fake_remote import FakeRemote
 from tests.faultproxy import FaultProxy
 from tests.playbook_driver import drive
+from tests.sshd_fixtures import through_proxy
 from tests.test_app import on_screen, start, until
 from warungin_tui.app import WarunginApp
 from warungin_tui.config import Config, TargetConfig, journal_dir, load_config, parse_config
@@ -223,12 +224,7 @@ async def test_a_drop_with_two_probes_running_interrupts_both_and_resume_agrees(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with FaultProxy("127.0.0.1", openssh_server.port) as proxy:
-        known_hosts = tmp_path / "proxy_known_hosts"
-        known_hosts.write_text(openssh_server.known_hosts_line(port=proxy.port) + "\n")
-        via_proxy = target_config.model_dump() | {
-            "port": proxy.port,
-            "known_hosts": str(known_hosts),
-        }
+        via_proxy = through_proxy(target_config, openssh_server, proxy.port, tmp_path).model_dump()
         config = sample_config(via_proxy)
         playbook = build_playbook(config, PROBES)
         remote = Remote(config.target, keepalive_interval=1, keepalive_count_max=2)

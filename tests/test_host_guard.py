@@ -18,6 +18,7 @@ from tests.fake_remote import FakeRemote
 from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, SAMPLE_CONFIG, cli_argv, wait_until
 from tests.playbook_driver import drive
+from tests.sshd_fixtures import through_proxy
 from warungin_tui.config import journal_dir, load_config
 from warungin_tui.engine.engine import Engine, JournalLocked, ReadOnlyRun, StillRunningOnHost
 from warungin_tui.hostlock import LOCK_DIR_NAME, HostLockError, HostLockHeld
@@ -25,6 +26,7 @@ from warungin_tui.journal import journal_holder, read_journal, verify_journal
 from warungin_tui.outcome import StepStatus
 from warungin_tui.remote import Remote
 from warungin_tui.sandbox.docker_shim import HOLD_BUILD
+from warungin_tui.sandbox.openssh import OpenSSHServer
 from warungin_tui.sandbox.target import RehearsalTarget
 from warungin_tui.screens.messages import RunStepRequested
 
@@ -196,12 +198,9 @@ async def test_blackholed_build_is_found_running_then_its_status_is_learned(
         config = load_config(target.config_path)
         state = target.host.state_dir
         async with FaultProxy("127.0.0.1", target.port) as proxy:
-            known_hosts = tmp_path / "known_hosts"
-            line = target.server.known_hosts_line(port=proxy.port)  # type: ignore[union-attr]
-            known_hosts.write_text(line + "\n")
-            via_proxy = config.target.model_copy(
-                update={"port": proxy.port, "known_hosts": str(known_hosts)}
-            )
+            server = target.server
+            assert isinstance(server, OpenSSHServer)
+            via_proxy = through_proxy(config.target, server, proxy.port, tmp_path)
             remote = Remote(via_proxy, keepalive_interval=1, keepalive_count_max=2)
             engine = Engine.start_new(
                 config, journal_dir(config), operator="Ana", remote=remote, guard_host=True
@@ -256,12 +255,9 @@ async def test_a_build_still_running_after_a_restart_can_be_stopped(tmp_path: Pa
         config = load_config(target.config_path)
         state = target.host.state_dir
         async with FaultProxy("127.0.0.1", target.port) as proxy:
-            known_hosts = tmp_path / "known_hosts"
-            line = target.server.known_hosts_line(port=proxy.port)  # type: ignore[union-attr]
-            known_hosts.write_text(line + "\n")
-            via_proxy = config.target.model_copy(
-                update={"port": proxy.port, "known_hosts": str(known_hosts)}
-            )
+            server = target.server
+            assert isinstance(server, OpenSSHServer)
+            via_proxy = through_proxy(config.target, server, proxy.port, tmp_path)
             remote = Remote(via_proxy, keepalive_interval=1, keepalive_count_max=2)
             engine = Engine.start_new(
                 config, journal_dir(config), operator="Ana", remote=remote, guard_host=True

@@ -16,6 +16,7 @@ import tomli_w
 
 from tests.faultproxy import FaultProxy
 from tests.helpers import REPO, cli_argv, wait_until
+from tests.sshd_fixtures import through_proxy
 from warungin_tui.config import Config, MonitoringConfig, journal_dir, load_config
 from warungin_tui.engine.engine import Engine
 from warungin_tui.journal import read_journal, verify_journal
@@ -130,13 +131,9 @@ async def test_lost_connection_is_a_monitor_gap_never_downtime(
     assert isinstance(target.server, OpenSSHServer)
     config = load_config(target.config_path)
     async with DroppingProxy(config.target.host, config.target.port) as proxy:
-        known_hosts = tmp_path / "proxy_known_hosts"
-        known_hosts.write_text(target.server.known_hosts_line(port=proxy.port) + "\n")
-        through_proxy = config.target.model_copy(
-            update={"port": proxy.port, "known_hosts": str(known_hosts)}
-        )
+        via_proxy = through_proxy(config.target, target.server, proxy.port, tmp_path)
         config = config.model_copy(
-            update={"target": through_proxy, "monitoring": MonitoringConfig(period_hours=2)}
+            update={"target": via_proxy, "monitoring": MonitoringConfig(period_hours=2)}
         )
         journal = start_run(config)
         reopened: list[asyncio.Task[None]] = []

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.faultproxy import FaultProxy
+from tests.sshd_fixtures import through_proxy
 from warungin_tui import remote as remote_module
 from warungin_tui.config import TargetConfig
 from warungin_tui.remote import (
@@ -385,9 +386,7 @@ async def test_stalled_network_raises_connection_lost_via_keepalive(
     target_config: TargetConfig, openssh_server: OpenSSHServer, tmp_path: Path
 ) -> None:
     async with FaultProxy(openssh_server.host, openssh_server.port) as proxy:
-        known_hosts = tmp_path / "proxy_known_hosts"
-        known_hosts.write_text(openssh_server.known_hosts_line(port=proxy.port) + "\n")
-        target = with_known_hosts(target_config, known_hosts, port=proxy.port)
+        target = through_proxy(target_config, openssh_server, proxy.port, tmp_path)
         remote = Remote(target, keepalive_interval=1, keepalive_count_max=2)
         collector = Collector()
         task = asyncio.create_task(remote.run(STREAM_100, timeout=60, on_output=collector))

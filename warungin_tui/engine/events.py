@@ -2,8 +2,9 @@
 
 Events stay JSON objects on disk (the hash chain covers their canonical JSON), so the shapes are
 `TypedDict`s: they name each kind's fields (the ones a fold needs are required), and
-`check_event` checks every event against them before it is written and when a run is resumed. A kind nobody wrote, or an event without the fields its
-fold needs, is a journal problem with a one-line message, never a silent skip.
+`check_event` checks every event against them before it is written and when a run is resumed.
+A kind nobody wrote, or an event without the fields its fold needs, is a journal problem with a
+one-line message, never a silent skip.
 """
 
 # No `from __future__ import annotations` here: TypedDict reads NotRequired[...] only from

@@ -14,7 +14,6 @@ from typing import Any
 
 from benchmarks.harness import Row, interleaved, p95, ratio_row
 from benchmarks.target import Link
-from warungin_tui import headless
 from warungin_tui.engine.engine import Engine
 from warungin_tui.engine.run import Run
 from warungin_tui.headless import run_check
@@ -128,15 +127,9 @@ async def check_rows(link: Link, rounds: int) -> list[Row]:
 async def check_only(link: Link, step_ids: list[str]) -> float:
     """Seconds for `run_check` restricted to `step_ids` (connect, host-lock read, probes)."""
     started = time.perf_counter()
-    engine, error = await headless._connected_engine(link.config)
-    if engine is None:
+    _, error = await run_check(link.config, "pre", only=step_ids)
+    if error:
         raise RuntimeError(error)
-    try:
-        await headless._lock_rows(engine)
-        await headless._probe(engine, step_ids)
-    finally:
-        await engine.aclose()
-        await engine.host.close()
     return time.perf_counter() - started
 
 

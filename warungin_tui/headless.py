@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from string import Formatter
@@ -32,12 +33,16 @@ side by side (without it, the Remote itself keeps to 5 channels, under sshd's Ma
 
 async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
     remote = Remote(config.target)
+    # Built before the connect: its HTTP prober starts importing httpx in a thread, which then
+    # overlaps the handshake's waits instead of stalling the first HTTP probe.
+    engine = _probe_engine(config, remote)
     try:
         await remote.connect()
     except RemoteError as exc:
+        await engine.aclose()
         await remote.close()
         return None, f"{config.target.label}: {exc.title}: {exc}"
-    return _probe_engine(config, remote), None
+    return engine, None
 
 
 def _probe_engine(config: Config, remote: RemoteLink, playbook: Playbook | None = None) -> Engine:
@@ -125,14 +130,19 @@ async def _lock_rows(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
-async def run_check(config: Config, phase_id: str) -> tuple[list[dict[str, Any]], str | None]:
+async def run_check(
+    config: Config, phase_id: str, only: Collection[str] | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The host-lock row (when held) and a row per automated step of the phase (of `only`)."""
     engine, error = await _connected_engine(config)
     if engine is None:
         return [], error
     try:
-        rows = await _lock_rows(engine)
-        steps = [s.id for s in engine.run.playbook.phase(phase_id).steps if s.automated]
-        return rows + await _probe(engine, steps), None
+        phase = engine.run.playbook.phase(phase_id)
+        steps = [s.id for s in phase.steps if s.automated and (only is None or s.id in only)]
+        # The lock only warns (probes change nothing on the host): it is read beside them.
+        lock, probes = await asyncio.gather(_lock_rows(engine), _probe(engine, steps))
+        return lock + probes, None
     finally:
         await engine.aclose()
         await engine.host.close()

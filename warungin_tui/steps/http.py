@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import importlib
 import os
 import ssl
+import threading
 import time
 import zlib
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,13 +42,45 @@ class HttpAnswer:
     """Empty when the whole body was read, else what was left unread ("N bytes not read")."""
 
 
+_httpx_loading: concurrent.futures.Future[ModuleType] | None = None
+_httpx_loading_guard = threading.Lock()
+
+
+def start_loading_httpx() -> concurrent.futures.Future[ModuleType]:
+    """Import httpx in a thread, once; the first call starts it, every call gets its future.
+
+    httpx costs ~165 ms to import here (it pulls httpcore, and trio and rich where they are
+    installed). Imported by the first HTTP probe on the event loop, it stalled every probe beside
+    it and the wizard's keys for that long; in a thread it overlaps the SSH connect's waits."""
+    global _httpx_loading
+    with _httpx_loading_guard:
+        if _httpx_loading is None:
+            loading: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
+
+            def load() -> None:
+                try:
+                    loading.set_result(importlib.import_module("httpx"))
+                except BaseException as exc:  # the awaiting probe re-raises it
+                    loading.set_exception(exc)
+
+            threading.Thread(target=load, name="import-httpx", daemon=True).start()
+            _httpx_loading = loading
+        return _httpx_loading
+
+
+async def httpx_loaded() -> None:
+    """Returns once httpx is imported, without blocking the event loop while it loads."""
+    await asyncio.wrap_future(start_loading_httpx())
+
+
 class CaBundleError(Exception):
     """`[endpoints] ca_bundle` cannot be used (missing, unreadable, not PEM certificates)."""
 
 
 class HttpProber:
     """Shared clients per run: a client per request costs ~19 ms (docs/ssh-notes.md, speed).
-    httpx (~50 ms to import) loads on the first request, not before the wizard's first frame.
+    httpx loads in a thread from the prober's creation (a run's engine, after the wizard's first
+    frame), so the first request rarely waits for it.
 
     TLS is verified against the system's CA store (truststore: a company's internal CA that
     the OS trusts works), plus `[endpoints] ca_bundle` when set. Probes from the operator's
@@ -54,6 +90,7 @@ class HttpProber:
     def __init__(self, remote: RemoteLink | None, ca_bundle: str | None = None) -> None:
         self.remote = remote
         self.ca_bundle = ca_bundle
+        start_loading_httpx()
         self._client: httpx.AsyncClient | None = None
         self._proxied: httpx.AsyncClient | None = None
 
@@ -105,6 +142,7 @@ class HttpProber:
         self, method: str, url: str, *, via_ssh: bool, json_body: Any, timeout: float
     ) -> HttpAnswer:
         """The response, the latency in seconds and the URL actually requested."""
+        await httpx_loaded()
         import httpx
 
         target = url
@@ -186,6 +224,7 @@ def _json_field(data: Any, dotted: str) -> Any:
 
 
 async def run_http_step(ctx: StepContext, spec: StepSpec) -> Outcome:
+    await httpx_loaded()
     import httpx
 
     assert spec.url is not None and ctx.http is not None

@@ -333,3 +333,43 @@ async def test_check_probes_run_together_over_one_connection_rows_in_playbook_or
     assert [row["status"] for row in rows] == expected
     assert 2 <= remote.most <= headless.PROBE_CONCURRENCY
     assert engine.run.values.get("db_backup_file")  # a capture made beside reaches the run
+
+
+HTTPX_IN_A_THREAD = """
+import asyncio, sys, threading
+from warungin_tui import background_import
+
+main_thread = threading.get_ident()
+module = asyncio.run(background_import.imported("httpx"))
+assert module is sys.modules["httpx"] and module.AsyncClient
+assert background_import.start("httpx") is background_import.start("httpx")  # once
+try:  # the block on httpcore's trio import was lifted: trio imports as if never blocked
+    import trio
+except ModuleNotFoundError as exc:
+    assert "halted" not in str(exc), exc  # trio is simply not installed here
+print(" ".join(sorted(name for name, module in sys.modules.items() if module is not None)))
+"""
+
+
+def test_httpx_loads_in_a_thread_without_its_cli_and_trio_stays_importable() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", HTTPX_IN_A_THREAD],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stdout.split())
+    assert {"httpx", "httpcore"} <= loaded  # both loaded in the thread, ready for a client
+    # httpx's command-line client (and with it rich and pygments) was never imported
+    cli = {"httpx._main", "rich", "pygments"}
+    assert loaded.isdisjoint(cli), loaded & cli
+
+
+async def test_a_background_import_that_fails_raises_in_the_awaiting_caller() -> None:
+    from warungin_tui import background_import
+
+    with pytest.raises(ModuleNotFoundError):
+        await background_import.imported("warungin_tui.no_such_module")

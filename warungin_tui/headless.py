@@ -8,14 +8,16 @@ from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from string import Formatter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from warungin_tui import background_import
 from warungin_tui.config import Config
-from warungin_tui.engine.engine import Engine
-from warungin_tui.engine.run import Run
 from warungin_tui.playbook import Playbook, StepSpec, build_playbook
 from warungin_tui.remote import Remote, RemoteError
-from warungin_tui.remote_api import RemoteLink
+
+if TYPE_CHECKING:
+    from warungin_tui.engine.engine import Engine
+    from warungin_tui.remote_api import RemoteLink
 
 MONITOR_STEPS = [
     "monitoring.error_logs",
@@ -32,22 +34,27 @@ side by side (without it, the Remote itself keeps to 5 channels, under sshd's Ma
 
 
 async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
+    """An engine for probes over a new connection, or why there is none."""
+    # The engine and httpx (~100 ms of imports) load in threads while the SSH handshake and the
+    # remote shell's start-up wait on the host: on the event loop they would delay both.
+    engine_module = background_import.start("warungin_tui.engine.engine")
+    background_import.start("httpx")
     remote = Remote(config.target)
-    # Built before the connect: its HTTP prober starts importing httpx in a thread, which then
-    # overlaps the handshake's waits instead of stalling the first HTTP probe.
-    engine = _probe_engine(config, remote)
     try:
         await remote.connect()
     except RemoteError as exc:
-        await engine.aclose()
         await remote.close()
         return None, f"{config.target.label}: {exc.title}: {exc}"
-    return engine, None
+    await asyncio.wrap_future(engine_module)
+    return _probe_engine(config, remote), None
 
 
 def _probe_engine(config: Config, remote: RemoteLink, playbook: Playbook | None = None) -> Engine:
     # Probes only: no journal, gates not enforced (nothing here changes the host). The playbook
-    # is frozen: probes beside each other share it (building one parses the TOML: ~40 ms).
+    # is frozen: probes beside each other share it.
+    from warungin_tui.engine.engine import Engine
+    from warungin_tui.engine.run import Run
+
     run = Run(playbook or build_playbook(config))
     return Engine(config, run, None, remote, enforce_gates=False)
 

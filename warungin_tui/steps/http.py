@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import importlib
 import os
 import ssl
-import threading
 import time
 import zlib
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from warungin_tui import background_import
 from warungin_tui.outcome import Outcome, StepStatus
 from warungin_tui.playbook import StepSpec
 from warungin_tui.redact import redact_text, window
@@ -42,35 +39,13 @@ class HttpAnswer:
     """Empty when the whole body was read, else what was left unread ("N bytes not read")."""
 
 
-_httpx_loading: concurrent.futures.Future[ModuleType] | None = None
-_httpx_loading_guard = threading.Lock()
+async def httpx_loaded() -> None:
+    """Returns once httpx is imported, without blocking the event loop while it loads.
 
-
-def start_loading_httpx() -> concurrent.futures.Future[ModuleType]:
-    """Import httpx in a thread, once; the first call starts it, every call gets its future.
-
-    httpx costs ~165 ms to import here (it pulls httpcore, and trio and rich where they are
+    httpx costs ~60 ms to import here (it pulls httpcore, and trio and rich where they are
     installed). Imported by the first HTTP probe on the event loop, it stalled every probe beside
     it and the wizard's keys for that long; in a thread it overlaps the SSH connect's waits."""
-    global _httpx_loading
-    with _httpx_loading_guard:
-        if _httpx_loading is None:
-            loading: concurrent.futures.Future[ModuleType] = concurrent.futures.Future()
-
-            def load() -> None:
-                try:
-                    loading.set_result(importlib.import_module("httpx"))
-                except BaseException as exc:  # the awaiting probe re-raises it
-                    loading.set_exception(exc)
-
-            threading.Thread(target=load, name="import-httpx", daemon=True).start()
-            _httpx_loading = loading
-        return _httpx_loading
-
-
-async def httpx_loaded() -> None:
-    """Returns once httpx is imported, without blocking the event loop while it loads."""
-    await asyncio.wrap_future(start_loading_httpx())
+    await background_import.imported("httpx")
 
 
 class CaBundleError(Exception):
@@ -90,7 +65,7 @@ class HttpProber:
     def __init__(self, remote: RemoteLink | None, ca_bundle: str | None = None) -> None:
         self.remote = remote
         self.ca_bundle = ca_bundle
-        start_loading_httpx()
+        background_import.start("httpx")
         self._client: httpx.AsyncClient | None = None
         self._proxied: httpx.AsyncClient | None = None
 

@@ -71,7 +71,7 @@ class GoLiveScreen(RunScreen):
         yield RunBar(id="run-bar")
         with VerticalScroll(id="golive-body"):
             yield Static(id="golive-text")
-        yield KeysFooter(compact=True, show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#golive-body").focus()

@@ -47,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
                 "the run's journal first, so quitting (q) keeps the run resumable.",
                 classes="dialog-keys",
             )
-        yield KeysFooter(compact=True, show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

@@ -80,7 +80,7 @@ class OutputView(Screen[None]):
         yield RunBar(id="run-bar")
         yield Input(placeholder="/ search: only lines containing this text", id="output-search")
         yield OutputLog(max_lines=VIEW_LINES, id="output-full")
-        yield KeysFooter(compact=True, show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.show_lines("")

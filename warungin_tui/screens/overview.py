@@ -85,7 +85,7 @@ class OverviewScreen(RunScreen):
         yield RowList(id="phases")
         yield Static(id="summary")
         yield Static(id="next")
-        yield KeysFooter(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         playbook = self.run.playbook

@@ -118,7 +118,7 @@ class PhaseScreen(StepScreen):
             with VerticalScroll(id="info"):
                 yield Static(id="info-text")
             yield OutputLog(max_lines=OUTPUT_LINES, id="output")
-        yield KeysFooter(compact=True, show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)
 
     def compose_extra(self) -> ComposeResult:
         """Subclasses add a panel above the step detail (e.g. derived checklists)."""

@@ -111,7 +111,7 @@ class ReportScreen(StepScreen):
         yield Static(id="report-item")
         with VerticalScroll(id="report-body"):
             yield Static(id="report-text")
-        yield KeysFooter(compact=True, show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         steps = self.query_one(RowList)

@@ -92,7 +92,7 @@ class StartScreen(Screen[None]):
                     )
             yield Static(self._keys_text(), id="start-keys")
             yield Static("", id="start-status")
-        yield KeysFooter(compact=True)
+        yield KeysFooter()
 
     def _unfinished_text(self) -> Text:
         text = Text("An unfinished run exists for this target: ", style="bold yellow")

@@ -375,3 +375,20 @@ async def test_a_background_import_that_fails_raises_in_the_awaiting_caller() ->
 
     with pytest.raises(ModuleNotFoundError):
         await background_import.imported("warungin_tui.no_such_module")
+
+
+async def test_a_module_imported_already_is_returned_without_yielding_to_the_loop() -> None:
+    """Steps await httpx_loaded() on every HTTP probe: once httpx is in, no extra loop turn
+    (which would let other steps run in between and change the order of journal lines)."""
+    from warungin_tui import background_import
+
+    ran: list[str] = []
+
+    async def other() -> None:
+        ran.append("other")
+
+    task = asyncio.create_task(other())
+    module = await background_import.imported("json")
+    assert module is json and ran == []  # the other task has not had a turn yet
+    await task
+    assert ran == ["other"]

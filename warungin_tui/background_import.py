@@ -29,15 +29,24 @@ def start(name: str) -> concurrent.futures.Future[ModuleType]:
         loading = _loading.get(name)
         if loading is None:
             loading = _loading[name] = concurrent.futures.Future()
-            threading.Thread(
-                target=_import, args=(name, loading), name=f"import {name}", daemon=True
-            ).start()
+            module = sys.modules.get(name)
+            spec = getattr(module, "__spec__", None)
+            if module is not None and not getattr(spec, "_initializing", False):
+                loading.set_result(module)  # imported already (and not still importing)
+            else:
+                threading.Thread(
+                    target=_import, args=(name, loading), name=f"import {name}", daemon=True
+                ).start()
         return loading
 
 
 async def imported(name: str) -> ModuleType:
-    """The module `name`, imported in a thread (started now if nobody started it)."""
-    return await asyncio.wrap_future(start(name))
+    """The module `name`, imported in a thread (started now if nobody started it). Once it is
+    imported this returns without yielding to the event loop."""
+    loading = start(name)
+    if loading.done():
+        return loading.result()
+    return await asyncio.wrap_future(loading)
 
 
 def _import_httpx() -> ModuleType:

@@ -42,6 +42,9 @@ def minimal() -> None:
 
 
 def wizard(config_path: Path, journal_dir: Path) -> None:
+    from warungin_tui import startup
+
+    startup.begin()  # as the console script does first (cli.run)
     from warungin_tui.config import load_config
 
     config = load_config(config_path)

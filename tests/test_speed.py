@@ -392,3 +392,51 @@ async def test_a_module_imported_already_is_returned_without_yielding_to_the_loo
     assert module is json and ran == []  # the other task has not had a turn yet
     await task
     assert ran == ["other"]
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    """These tests turn the garbage collector off and freeze objects: undo both after."""
+    import gc
+
+    from warungin_tui import startup
+
+    yield
+    startup._began = False
+    gc.unfreeze()
+    gc.enable()
+
+
+async def test_the_wizard_turns_the_collector_back_on_at_its_first_frame(
+    tmp_path: Path, collector_restored: None
+) -> None:
+    import gc
+
+    from warungin_tui import startup
+
+    startup.begin()  # as the console script does
+    assert not gc.isenabled()
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.id == "start" and app.screen.is_mounted)
+        await until(pilot, gc.isenabled)
+        assert gc.get_freeze_count() > 0  # what the start created is never scanned again
+        frozen = gc.get_freeze_count()
+        await start(pilot)
+        assert gc.get_freeze_count() <= frozen  # frozen once, at the first frame only
+
+
+def test_a_command_other_than_check_turns_the_collector_back_on_first(
+    collector_restored: None,
+) -> None:
+    import gc
+
+    from click.testing import CliRunner
+
+    from warungin_tui import startup
+    from warungin_tui.cli import main
+
+    startup.begin()
+    result = CliRunner().invoke(main, ["plan", "--config", str(REPO / "sample_config.toml")])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # on, and nothing frozen

@@ -24,6 +24,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from warungin_tui import startup
 from warungin_tui.config import Config
 from warungin_tui.config import journal_dir as default_journal_dir
 from warungin_tui.engine.actions import Action, Refusal
@@ -212,6 +213,7 @@ class WarunginApp(App[int]):
         self.push_screen(
             StartScreen(self.config, self.config_path, path, run, scenario=self.demo_scenario)
         )
+        self.call_after_refresh(startup.first_frame_drawn)
 
     def on_start_requested(self, message: StartRequested) -> None:
         self.connect_and_start(message.operator, message.resume_path)

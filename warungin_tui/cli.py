@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from warungin_tui import __version__
+from warungin_tui import __version__, startup
 
 if TYPE_CHECKING:
     from warungin_tui.config import Config
@@ -33,10 +33,12 @@ _teardown_skippable = False
 def run() -> None:
     """The console script and `python -m warungin_tui.cli`: `main`, then the exit.
 
-    After `check` the process ends without the interpreter's teardown: freeing the ~1,500
+    The garbage collector is off while the process starts (startup.py). After `check` the
+    process ends without the interpreter's teardown: freeing the ~1,500
     modules asyncssh, httpx and pydantic load took ~100 ms after the answer was printed, which
     the shell waited for. `check` has closed its connection and writes no file; the output
     streams are flushed first. Tests that call `main` in-process keep the normal exit."""
+    startup.begin()
     try:
         main()
     except SystemExit as exc:
@@ -81,6 +83,8 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
     Without a subcommand, opens the wizard on the configured target.
     """
+    if ctx.invoked_subcommand not in (None, "check"):
+        startup.end()  # the wizard turns the collector on at its first frame; check ends soon
     if ctx.invoked_subcommand is None:
         config, path = load_or_exit(config_path)
         from warungin_tui.app import run_wizard

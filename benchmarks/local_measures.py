@@ -75,7 +75,7 @@ async def rss_growth(
         await moves(warm_up)
         await pilot.pause()
         gc.collect()
-        before, redraws = rss_mib(), getattr(footer, "recomposes", 0)
+        before, redraws = rss_mib(), getattr(footer, "redraws", 0)
         pressed = 0
         while pressed < keys:
             pressed += await moves(min(CHECKPOINT_MOVES, keys - pressed))
@@ -86,7 +86,7 @@ async def rss_growth(
         await pilot.pause()
         gc.collect()
         after = rss_mib()
-        redraws = getattr(footer, "recomposes", 0) - redraws
+        redraws = getattr(footer, "redraws", 0) - redraws
         await app.action_quit()
     return before, after, pressed, redraws
 

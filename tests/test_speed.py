@@ -33,13 +33,10 @@ from warungin_tui.widgets.keys_footer import KeysFooter
 HEAVY = ["pydantic", "asyncssh", "httpx", "textual", "asyncio"]
 
 
-def modules_after(code: str) -> set[str]:
-    """Top-level packages loaded by `code` in a fresh interpreter."""
-    probe = (
-        f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))\n"
-    )
+def printed_by(code: str) -> set[str]:
+    """The words `code` prints, run in a fresh interpreter (nothing imported yet)."""
     proc = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -48,6 +45,13 @@ def modules_after(code: str) -> set[str]:
     )
     assert proc.returncode == 0, proc.stderr
     return set(proc.stdout.split())
+
+
+def modules_after(code: str) -> set[str]:
+    """Top-level packages loaded by `code` in a fresh interpreter."""
+    return printed_by(
+        f"import sys\n{code}\nprint(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))\n"
+    )
 
 
 @pytest.mark.parametrize("flag", ["--help", "--version"])
@@ -338,10 +342,9 @@ async def test_check_probes_run_together_over_one_connection_rows_in_playbook_or
 
 
 HTTPX_IN_A_THREAD = """
-import asyncio, sys, threading
+import asyncio, sys
 from warungin_tui import background_import
 
-main_thread = threading.get_ident()
 module = asyncio.run(background_import.imported("httpx"))
 assert module is sys.modules["httpx"] and module.AsyncClient
 assert background_import.start("httpx") is background_import.start("httpx")  # once
@@ -354,16 +357,7 @@ print(" ".join(sorted(name for name, module in sys.modules.items() if module is 
 
 
 def test_httpx_loads_in_a_thread_without_its_cli_and_trio_stays_importable() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", HTTPX_IN_A_THREAD],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stderr
-    loaded = set(proc.stdout.split())
+    loaded = printed_by(HTTPX_IN_A_THREAD)
     assert {"httpx", "httpcore"} <= loaded  # both loaded in the thread, ready for a client
     # httpx's command-line client (and with it rich and pygments) was never imported
     cli = {"httpx._main", "rich", "pygments"}

@@ -26,16 +26,18 @@ def begin() -> None:
 
 def first_frame_drawn() -> None:
     """The wizard's first frame is on screen: freeze what exists, collector back on."""
-    global _began
-    if _began:
-        _began = False
-        gc.freeze()
-        gc.enable()
+    _collector_on(freeze=True)
 
 
 def end() -> None:
     """Collector back on, nothing frozen (a command that may run for long)."""
+    _collector_on(freeze=False)
+
+
+def _collector_on(*, freeze: bool) -> None:
     global _began
-    if _began:
+    if _began:  # only after begin(): tests and library use never touch the collector
         _began = False
+        if freeze:
+            gc.freeze()
         gc.enable()

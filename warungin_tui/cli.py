@@ -34,10 +34,10 @@ def run() -> None:
     """The console script and `python -m warungin_tui.cli`: `main`, then the exit.
 
     The garbage collector is off while the process starts (startup.py). After `check` the
-    process ends without the interpreter's teardown: freeing the ~1,500
-    modules asyncssh, httpx and pydantic load took ~100 ms after the answer was printed, which
-    the shell waited for. `check` has closed its connection and writes no file; the output
-    streams are flushed first. Tests that call `main` in-process keep the normal exit."""
+    process ends without the interpreter's teardown: freeing the ~1,500 modules asyncssh, httpx
+    and pydantic load took ~100 ms after the answer was printed, which the shell waited for.
+    `check` has closed its connection and writes no file; the output streams are flushed
+    first. Tests that call `main` in-process keep the normal exit."""
     startup.begin()
     try:
         main()

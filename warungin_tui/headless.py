@@ -37,7 +37,7 @@ async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
     """An engine for probes over a new connection, or why there is none."""
     # The engine and httpx (~100 ms of imports) load in threads while the SSH handshake and the
     # remote shell's start-up wait on the host: on the event loop they would delay both.
-    engine_module = background_import.start("warungin_tui.engine.engine")
+    background_import.start("warungin_tui.engine.engine")
     background_import.start("httpx")
     remote = Remote(config.target)
     try:
@@ -45,7 +45,7 @@ async def _connected_engine(config: Config) -> tuple[Engine | None, str | None]:
     except RemoteError as exc:
         await remote.close()
         return None, f"{config.target.label}: {exc.title}: {exc}"
-    await asyncio.wrap_future(engine_module)
+    await background_import.imported("warungin_tui.engine.engine")
     return _probe_engine(config, remote), None
 
 

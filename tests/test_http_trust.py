@@ -1,6 +1,8 @@
 """HTTP probes trust the system's CA store and `[endpoints] ca_bundle`, and honour HTTPS_PROXY /
 NO_PROXY (issue 13, deliverable 8): a private CA made here, a real TLS server and a real
-CONNECT proxy, all on 127.0.0.1."""
+CONNECT proxy, all on 127.0.0.1. Loopback itself is never proxied, so the proxied store is
+`pos.warungin.test`: a name the proxy, and the tests' own resolver, send to 127.0.0.1 (no DNS
+query ever leaves the machine)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from warungin_tui.config import ConfigError, parse_config
 from warungin_tui.steps.http import CaBundleError, HttpProber
 
 PAGE = b"<html><title>Warungin POS</title></html>"
+STORE = "pos.warungin.test"
+"""The store's name: only ConnectProxy and the `store_resolves_here` stub know it."""
 PROXY_VARIABLES = (
     "HTTPS_PROXY",
     "https_proxy",
@@ -45,7 +49,7 @@ class PrivateCa:
 
 
 def make_private_ca(folder: Path) -> PrivateCa:
-    """A CA nobody trusts yet, and a certificate it signed for 127.0.0.1."""
+    """A CA nobody trusts yet, and a certificate it signed for 127.0.0.1 and STORE."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Warungin test CA")])
@@ -87,7 +91,9 @@ def make_private_ca(folder: Path) -> PrivateCa:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName(STORE)]
+            ),
             critical=False,
         )
         .add_extension(
@@ -140,11 +146,11 @@ class ConnectProxy:
         self.seen.append(request_line)
         method, authority, _ = request_line.split(" ", 2)
         host, port = authority.rsplit(":", 1)
-        if method != "CONNECT" or host != "127.0.0.1":  # loopback only, never onwards
+        if method != "CONNECT" or host not in ("127.0.0.1", STORE):  # loopback only, never onwards
             writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             writer.close()
             return
-        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", int(port))
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
@@ -200,24 +206,89 @@ async def test_the_system_ca_store_is_trusted(
         assert response.status_code == 200
 
 
+@pytest.fixture
+def store_resolves_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STORE resolves to 127.0.0.1 and every other name fails, without asking DNS."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode("ascii") if isinstance(host, bytes) else host  # anyio passes idna
+        if name == STORE:
+            return real("127.0.0.1", *args, **kwargs)  # type: ignore[arg-type]
+        if isinstance(name, str) and name != "localhost":
+            try:
+                ipaddress.ip_address(name)
+            except ValueError:
+                raise socket.gaierror(socket.EAI_NONAME, f"{name}: no DNS in tests") from None
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 async def test_https_proxy_is_honoured_and_no_proxy_bypasses_it(
-    private_ca: PrivateCa, monkeypatch: pytest.MonkeyPatch
+    private_ca: PrivateCa, monkeypatch: pytest.MonkeyPatch, store_resolves_here: None
 ) -> None:
     proxy = ConnectProxy()
     async with (
         serving(_answer, private_ca.server) as port,
         serving(proxy.handle) as proxy_port,
     ):
-        url = f"https://127.0.0.1:{port}/"
+        url = f"https://{STORE}:{port}/"
         monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy_port}")
         response = await fetch(HttpProber(None, str(private_ca.ca_pem)), url)
         assert response.status_code == 200 and b"Warungin POS" in response.content
-        assert proxy.seen == [f"CONNECT 127.0.0.1:{port} HTTP/1.1"]
+        assert proxy.seen == [f"CONNECT {STORE}:{port} HTTP/1.1"]
 
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        monkeypatch.setenv("NO_PROXY", STORE)
         response = await fetch(HttpProber(None, str(private_ca.ca_pem)), url)
         assert response.status_code == 200
         assert len(proxy.seen) == 1  # straight to the server this time
+
+
+async def test_a_loopback_address_is_never_sent_to_a_proxy(
+    private_ca: PrivateCa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy elsewhere would ask its own loopback; a rehearsal must not leave the machine."""
+    proxy = ConnectProxy()
+    async with (
+        serving(_answer, private_ca.server) as port,
+        serving(proxy.handle) as proxy_port,
+    ):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy_port}")
+        for host in ("127.0.0.1", "localhost"):
+            url = f"https://{host}:{port}/"
+            if host == "localhost":  # the certificate names 127.0.0.1 and STORE only
+                with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await fetch(HttpProber(None, str(private_ca.ca_pem)), url)
+                continue
+            response = await fetch(HttpProber(None, str(private_ca.ca_pem)), url)
+            assert response.status_code == 200
+        assert proxy.seen == []  # neither went through the proxy
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("localhost", True),
+        ("LOCALHOST.", True),
+        ("pos.localhost", True),
+        ("10.0.0.1", False),
+        ("192.0.2.7", False),
+        (STORE, False),
+        ("localhost.example.com", False),
+        (None, False),
+    ],
+)
+def test_is_loopback(host: str | None, loopback: bool) -> None:
+    from warungin_tui.steps.http import is_loopback
+
+    assert is_loopback(host) is loopback
 
 
 async def test_an_unusable_ca_bundle_is_a_clear_failure(tmp_path: Path) -> None:

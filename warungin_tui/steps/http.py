@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import ssl
 import time
@@ -48,6 +49,19 @@ async def httpx_loaded() -> None:
     await background_import.imported("httpx")
 
 
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 and localhost (and its subdomains, which resolve to loopback)."""
+    if not host:
+        return False
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class CaBundleError(Exception):
     """`[endpoints] ca_bundle` cannot be used (missing, unreadable, not PEM certificates)."""
 
@@ -59,8 +73,8 @@ class HttpProber:
 
     TLS is verified against the system's CA store (truststore: a company's internal CA that
     the OS trusts works), plus `[endpoints] ca_bundle` when set. Probes from the operator's
-    side (the frontend) honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY; a port-forwarded probe goes
-    to this machine's loopback and never through a proxy."""
+    side (the frontend) honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY, except to a loopback address;
+    a port-forwarded probe goes to this machine's loopback and never through a proxy."""
 
     def __init__(self, remote: RemoteLink | None, ca_bundle: str | None = None) -> None:
         self.remote = remote
@@ -130,7 +144,10 @@ class HttpProber:
             local = await self.remote.forward_local(parts.hostname or "localhost", port)
             target = urlunsplit(parts._replace(netloc=f"127.0.0.1:{local}"))
             headers["Host"] = parts.netloc
-        client = self.client if via_ssh else self.proxied_client
+        # A proxy elsewhere cannot reach this machine's loopback (it would ask its own), and a
+        # rehearsal's probes must never leave the machine: loopback is never proxied.
+        direct = via_ssh or is_loopback(urlsplit(target).hostname)
+        client = self.client if direct else self.proxied_client
         started = time.perf_counter()
         # httpx timeouts are per phase; asyncio.timeout gives the step a real deadline.
         async with asyncio.timeout(timeout):

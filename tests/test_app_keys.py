@@ -215,3 +215,50 @@ async def test_after_finish_and_export_what_next_says_quit(tmp_path: Path) -> No
         await until(pilot, lambda: text_of(app.screen.query_one("#next", Static)) != hint)
         hint = text_of(app.screen.query_one("#next", Static))
         assert "log exported; q quits" in hint and "export the log (e)" not in hint
+
+
+async def test_a_key_typed_right_after_a_prompts_enter_acts_on_the_next_row(
+    tmp_path: Path,
+) -> None:
+    """A fast typist answers a sign-off and passes the next check without waiting for the
+    screen ("Putri PM⏎ "): the space reached the dialog's field and was lost there; now it is
+    handed on once the answer is in and the cursor has moved to the next row."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pre_with_checks_done(pilot)
+        app.screen.select_step("pre.pm_signoff")
+        await pilot.pause()
+        await pilot.press("enter")
+        await on_screen(pilot, "prompt")
+        app.screen.query_one(Input).value = "Putri PM"
+        app.simulate_key("enter")  # both keys queued at once, as a fast typist's reach a
+        app.simulate_key("space")  # terminal: space arrives while the dialog is still up
+        await until(pilot, lambda: status(app, "pre.zero_critical") != StepStatus.PENDING)
+        assert app.engine is not None
+        assert app.engine.run.results["pre.pm_signoff"].value == {
+            "name": "Putri PM",
+            "role": "Product Manager",
+        }
+        assert status(app, "pre.zero_critical") == StepStatus.PASSED
+        assert app.screen.id == "phase-pre"  # no prompt opened again on the signed row
+
+
+async def test_keys_typed_after_a_refused_enter_go_back_into_the_field(tmp_path: Path) -> None:
+    """An empty answer is refused: what was typed after enter lands in the field, in order,
+    and escape still closes the dialog (no key is kept waiting)."""
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_pre_with_checks_done(pilot)
+        await pilot.press("x")  # fail the selected check: a reason is required
+        await on_screen(pilot, "prompt")
+        prompt = app.screen
+        field = prompt.query_one(Input)
+        assert field.value == ""
+        for key in ("enter", "o", "k"):  # typed at once
+            app.simulate_key(key)
+        await until(pilot, lambda: field.value == "ok")
+        assert prompt.query_one("#prompt-error", Static).display  # told why
+        assert app.screen is prompt
+        await pilot.press("escape")
+        await on_screen(pilot, "phase-pre")
+        assert status(app, "pre.smoke_test") == StepStatus.PENDING  # nothing recorded

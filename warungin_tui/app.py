@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ScreenStackError
 from textual.binding import BindingType
 from textual.message import Message
@@ -50,6 +50,7 @@ from warungin_tui.screens.messages import (
     StepOutput,
     StepProgress,
 )
+from warungin_tui.screens.prompt import AnswerPrompt
 from warungin_tui.screens.start import StartScreen
 
 if TYPE_CHECKING:
@@ -198,6 +199,19 @@ class WarunginApp(App[int]):
                 loop.remove_signal_handler(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key typed after a dialog's enter waits for the answer, then goes to the screen below
+        # (screens/prompt.py): forwarded to the closing dialog's field, it was lost.
+        screen = self.screen if self._screen_stack else None
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded  # as it comes in (later it bubbles back up here)
+            and isinstance(screen, AnswerPrompt)
+            and screen.take_key(event, self.focused)
+        ):
+            return
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self._exit_on_hangup()

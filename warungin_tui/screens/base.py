@@ -305,11 +305,11 @@ class StepScreen(RunScreen):
         (checklist rhythm); a refusal leaves it where it is.
         """
 
-        def answered(answer: str | None) -> None:
-            if answer is not None:
-                self.request(then(answer), advance_from=advance_from)
+        def answered(answer: str) -> None:
+            self.request(then(answer), advance_from=advance_from)
 
-        self.app.push_screen(prompt, answered)
+        prompt.on_answer = answered  # at once, before a key typed meanwhile is handled
+        self.app.push_screen(prompt)
 
     def request(self, request: Request, *, advance_from: str | None = None) -> None:
         """Hand an answer to the app at once; once accepted, move the cursor on from

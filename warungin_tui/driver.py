@@ -50,7 +50,7 @@ from warungin_tui.screens.messages import (
     SkipRequested,
     TickRequested,
 )
-from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
+from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt, open_prompt
 from warungin_tui.widgets.format import command_preview
 
 if TYPE_CHECKING:
@@ -359,15 +359,14 @@ class RunDriver:
         engine.refuse(run_refusal(engine.run, Action.ROLLBACK, busy=self.app.busy_step()))
         backup = engine.run.values.get("backup_file", "?")
 
-        def reason_given(reason: str | None) -> None:
-            if reason is None:
-                return
+        def reason_given(reason: str) -> None:
             self.app.open_phase("rollback", follow=True)
             self._start(self._rollback(reason), "rollback")
 
         def ask_reason(yes: bool | None) -> None:
             if yes:
-                self.app.push_screen(
+                open_prompt(
+                    self.app,
                     TextPrompt("Why roll back?", "Kept in the log and the incident report."),
                     reason_given,
                 )

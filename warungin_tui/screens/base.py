@@ -40,7 +40,7 @@ from warungin_tui.screens.messages import (
     StepChanged,
     TickRequested,
 )
-from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt
+from warungin_tui.screens.prompt import ChoicePrompt, TextPrompt, open_prompt
 from warungin_tui.widgets.format import steps_done
 from warungin_tui.widgets.run_bar import RunBar
 from warungin_tui.widgets.step_list import RowList
@@ -305,11 +305,9 @@ class StepScreen(RunScreen):
         (checklist rhythm); a refusal leaves it where it is.
         """
 
-        def answered(answer: str) -> None:
-            self.request(then(answer), advance_from=advance_from)
-
-        prompt.on_answer = answered  # at once, before a key typed meanwhile is handled
-        self.app.push_screen(prompt)
+        open_prompt(
+            self.app, prompt, lambda answer: self.request(then(answer), advance_from=advance_from)
+        )
 
     def request(self, request: Request, *, advance_from: str | None = None) -> None:
         """Hand an answer to the app at once; once accepted, move the cursor on from

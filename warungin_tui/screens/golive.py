@@ -30,7 +30,7 @@ from warungin_tui.screens.messages import (
     RunChanged,
     StepChanged,
 )
-from warungin_tui.screens.prompt import ChoicePrompt, FormPrompt, TextPrompt
+from warungin_tui.screens.prompt import ChoicePrompt, FormPrompt, TextPrompt, open_prompt
 from warungin_tui.screens.report import item_mark
 from warungin_tui.widgets.format import next_hint
 from warungin_tui.widgets.keys_footer import KeysFooter
@@ -157,24 +157,22 @@ class GoLiveScreen(RunScreen):
         """Decision, then who authorizes it, then when it takes effect (then, for an approval
         without monitoring evidence, why it is approved anyway)."""
 
-        def chosen(decision: str | None) -> None:
-            if decision is not None:
-                now = self.wizard.clock().astimezone().isoformat("T", "minutes")
-                prompt = FormPrompt(
-                    f"{decision}: authorized by",
-                    [("Authorized by (name)", "", True), ("Effective date/time", now, False)],
-                )
-                self.app.push_screen(prompt, partial(self._authorized, decision))
+        def chosen(decision: str) -> None:
+            now = self.wizard.clock().astimezone().isoformat("T", "minutes")
+            prompt = FormPrompt(
+                f"{decision}: authorized by",
+                [("Authorized by (name)", "", True), ("Effective date/time", now, False)],
+            )
+            open_prompt(self.app, prompt, partial(self._authorized, decision))
 
         blockers = approval_blockers(self.run)
         message = "Approval needs first: " + "; ".join(blockers) if blockers else ""
         prompt = ChoicePrompt("Production deployment status", list(DECISIONS), message)
-        self.app.push_screen(prompt, chosen)
+        open_prompt(self.app, prompt, chosen)
 
-    def _authorized(self, decision: str, answers: list[str] | None) -> None:
-        if answers is not None:
-            name, effective = answers
-            self._ask_monitoring_override(decision, name, effective)
+    def _authorized(self, decision: str, answers: list[str]) -> None:
+        name, effective = answers
+        self._ask_monitoring_override(decision, name, effective)
 
     def _ask_monitoring_override(self, decision: str, name: str, effective: str) -> None:
         """The rulebook asks for a reason when monitoring samples do not cover the period
@@ -186,18 +184,17 @@ class GoLiveScreen(RunScreen):
             self.post_message(DecisionRequested(decision, name, effective))
             return
 
-        def reason_given(reason: str | None) -> None:
-            if reason is not None:
-                self.offer_finish = True
-                self.post_message(
-                    DecisionRequested(decision, name, effective, monitoring_override_reason=reason)
-                )
+        def reason_given(reason: str) -> None:
+            self.offer_finish = True
+            self.post_message(
+                DecisionRequested(decision, name, effective, monitoring_override_reason=reason)
+            )
 
         prompt = TextPrompt(
             "Override: monitoring not evidenced",
             f"{shortfall[0].upper()}{shortfall[1:]}\nWhy approve go-live now? (kept in the log)",
         )
-        self.app.push_screen(prompt, reason_given)
+        open_prompt(self.app, prompt, reason_given)
 
     def action_finish(self) -> None:
         def answer(yes: bool | None) -> None:

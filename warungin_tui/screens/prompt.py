@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from textual import events, on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -88,6 +88,15 @@ class AnswerPrompt(ModalScreen[Answer | None], Generic[Answer]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def open_prompt(
+    app: App[Any], prompt: AnswerPrompt[Answer], then: Callable[[Answer], None]
+) -> None:
+    """Show `prompt`; `then` gets the answer as the dialog closes (nothing on escape), before
+    any key typed meanwhile is handled: a dialog `then` opens gets those keys."""
+    prompt.on_answer = then
+    app.push_screen(prompt)
 
 
 class PromptInput(Input):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import stat
 import sys
 import time
@@ -42,6 +43,7 @@ CONTRACT_KEYS = ["up", "down", "j", "k", "enter", "space", "m", "x", "s", "r", "
 CONTRACT_KEYS += ["?", "F1", "ctrl+p", "q", "escape", "o", "O", "w", "c", "t", "F", "N", "A"]
 CONTRACT_KEYS += ["tab", "shift+tab", "pageup", "pagedown", "ctrl+q"]
 CONTRACT_KEYS += ["v"]  # the full-screen output view
+CONTRACT_KEYS += ["X"]  # abandon a run that changed nothing on the host
 
 
 class Recorder:
@@ -682,6 +684,34 @@ async def test_wrong_keys_explain_and_export(tmp_path: Path, monkeypatch: Any) -
         await until(pilot, lambda: written)
         assert notes.has("Log exported")
         assert engine_of(app).run.exports == [str(written[0])]
+
+
+async def test_x_abandons_a_run_that_changed_nothing_with_a_reason(tmp_path: Path) -> None:
+    notes = Recorder()
+    app, _ = make_app(tmp_path)
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        app = await start(pilot)
+        assert "N" not in footer_keys(app)  # in progress: no new run yet
+        await pilot.press("X")
+        await on_screen(pilot, "prompt")
+        await pilot.press("escape")  # cancelled: the run goes on
+        await on_screen(pilot, "overview")
+        assert engine_of(app).run.abandoned is None
+        await pilot.press("X")
+        await answer(pilot, "wrong release tag; redeploying tomorrow")
+        run = engine_of(app).run
+        assert run.abandoned is not None
+        assert run.abandoned["reason"] == "wrong release tag; redeploying tomorrow"
+        assert run.abandoned["by"] == "Ana Operator"
+        await until(pilot, lambda: "N" in footer_keys(app))  # ended: a new run may start
+        journal = engine_of(app).journal
+        assert journal is not None
+        events = [
+            json.loads(line)["event"]["type"] for line in journal.path.read_text().splitlines()
+        ]
+        assert "run_abandoned" in events and "export_written" in events  # the log is written
+        await pilot.press("X")  # sealed: X says why it does not apply
+        assert notes.has("abandoned")
 
 
 async def test_quit_asks_first_and_the_run_stays_resumable(tmp_path: Path) -> None:

@@ -123,6 +123,18 @@ async def test_abandon_needs_a_reason_ends_the_run_and_is_not_offered_for_resume
     assert find_unfinished_run(tmp_path, engine.run.target) is None
 
 
+def test_abandon_is_refused_once_a_destructive_step_has_run(engine: Engine) -> None:
+    """A run that stopped the services (or only tried to) is rolled back or carried through:
+    sealing it as abandoned would leave production half-deployed with a closed record."""
+    stop = next(s for s in engine.run.playbook.all_steps() if s.destructive)
+    engine.record({"type": "step_started", "step": stop.id})
+    engine.record({"type": "step_finished", "step": stop.id, "status": "failed", "detail": "x"})
+    with pytest.raises(EngineError, match=r"has run on the host: roll back \(R\)") as refused:
+        engine.abandon("changed my mind")
+    assert str(refused.value).startswith(stop.title)
+    assert engine.run.abandoned is None
+
+
 # -- the four divergences the rulebook closed (the engine accepted them, the UI hid them) -------
 def test_skip_of_a_passed_step_is_refused(engine: Engine) -> None:
     engine.tick("pre.smoke_test")

@@ -30,6 +30,7 @@ from warungin_tui.screens.base import StepScreen
 from warungin_tui.screens.confirm import ConfirmScreen
 from warungin_tui.screens.messages import (
     STEP_GROUP,
+    AbandonRequested,
     AcknowledgeAlertRequested,
     ConfirmSentRequested,
     CopyMessageRequested,
@@ -107,6 +108,9 @@ class RunDriver:
                 )
             case FinishRequested():
                 engine.finish()
+                self.export()
+            case AbandonRequested(reason=reason):
+                engine.abandon(reason)
                 self.export()
             case ExportRequested():
                 self.export()

@@ -284,6 +284,14 @@ def _next_phase_refusal(run: Run, phase_id: str) -> Refusal | None:
 
 
 # -- the run as a whole ----------------------------------------------------------------------------
+def host_changed_by(run: Run) -> StepSpec | None:
+    """The first destructive step that started (whatever its outcome), or None."""
+    for spec in run.playbook.all_steps():
+        if spec.destructive and run.status(spec.id) != StepStatus.PENDING:
+            return spec
+    return None
+
+
 def run_refusal(run: Run, action: Action, *, busy: str | None = None) -> Refusal | None:
     """Finish, roll back, export, abandon, decide, acknowledge a monitoring alert, or start a new
     run."""
@@ -294,7 +302,7 @@ def run_refusal(run: Run, action: Action, *, busy: str | None = None) -> Refusal
         if state == RunState.IN_PROGRESS:
             return Refusal(
                 "This run is still in progress: a new run starts after it is finished (F), "
-                "rolled back (R) or abandoned."
+                "rolled back (R) or abandoned (X on the overview)."
             )
         return None
     if action == Action.FINISH and state == RunState.FINISHED:
@@ -314,6 +322,11 @@ def run_refusal(run: Run, action: Action, *, busy: str | None = None) -> Refusal
         return Refusal(
             "Record the go-live decision first (enter on the go-live screen): a run finishes "
             "after it, or ends by a rollback."
+        )
+    if action == Action.ABANDON and (changed := host_changed_by(run)) is not None:
+        return Refusal(
+            f"{changed.title} has run on the host: roll back (R) or carry the deployment "
+            "through. Abandon ends a run that changed nothing on the host."
         )
     if action == Action.ROLLBACK and not run.rollback_available:
         return Refusal("No backup from Step 1.1 yet: there is nothing to roll back to.", GateClosed)

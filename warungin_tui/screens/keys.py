@@ -225,6 +225,7 @@ HELP_ROWS: list[tuple[str, str]] = [
     *[(b.key, b.tooltip) for b in OUTPUT_BINDINGS],
     ("F", "Go-live screen: finish the run after the decision (sealed, no longer resumable)"),
     ("N", "Overview: start a new run once this one ended (finished, rolled back, abandoned)"),
+    ("X", "Overview: abandon a run that changed nothing on the host (asks why; sealed)"),
     ("A", "Monitoring screen: acknowledge the oldest open alert with a note"),
     ("R", APP_BINDINGS[0].tooltip),
     ("e", APP_BINDINGS[1].tooltip),

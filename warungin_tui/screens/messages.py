@@ -167,6 +167,14 @@ class NewRunRequested(Request):
     """Start a new run against the same target (after the current one ended)."""
 
 
+class AbandonRequested(Request):
+    """End the run without deploying (X on the overview), with the operator's reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
 class SaveMessageRequested(Request):
     """Save a notification step's filled-in message to a private file (w)."""
 

@@ -14,9 +14,16 @@ from textual.widgets.option_list import Option
 
 from warungin_tui.engine.lifecycle import RunState, run_state
 from warungin_tui.engine.rules import Action, Refusal, run_refusal
+from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.outcome import PhaseStatus
 from warungin_tui.screens.base import RunScreen
-from warungin_tui.screens.messages import NewRunRequested, RunChanged, StepChanged
+from warungin_tui.screens.messages import (
+    AbandonRequested,
+    NewRunRequested,
+    RunChanged,
+    StepChanged,
+)
+from warungin_tui.screens.prompt import TextPrompt, open_prompt
 from warungin_tui.widgets.format import (
     PHASE_ICONS,
     PHASE_STYLES,
@@ -70,6 +77,22 @@ class OverviewScreen(RunScreen):
             show=False,
             tooltip="Explains why 'New run' does not apply now",
             id="warungin.overview.new_run.why",
+        ),
+        Binding(
+            "X",
+            "abandon",
+            "Abandon",
+            show=False,
+            tooltip="End this run without deploying: it changed nothing on the host (asks why)",
+            id="warungin.overview.abandon",
+        ),
+        Binding(
+            "X",
+            "explain('abandon')",
+            "Abandon",
+            show=False,
+            tooltip="Explains why 'Abandon' does not apply now",
+            id="warungin.overview.abandon.why",
         ),
     ]
 
@@ -187,17 +210,34 @@ class OverviewScreen(RunScreen):
             return None
         if action == "new_run":
             return run_refusal(self.run, Action.NEW_RUN)
+        if action == "abandon":
+            if self.engine.read_only:
+                return Refusal(self.engine.read_only, ReadOnlyRun)  # open elsewhere: look only
+            return run_refusal(self.run, Action.ABANDON, busy=self.wizard.busy_step())
         if action == "overview":
             return Refusal("This is the overview: enter opens the selected phase.")
         return Refusal("Open a phase first: enter opens the selected one, n the current one.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "new_run":
+        if action in ("new_run", "abandon"):
             return self.refusal(action) is None
         return super().check_action(action, parameters)
 
     def action_new_run(self) -> None:
         self.post_message(NewRunRequested())
+
+    def action_abandon(self) -> None:
+        prompt = TextPrompt(
+            "Abandon this run?",
+            "It ends here without deploying: sealed, no longer offered for resume, and its log "
+            "is exported. Nothing on the host changes. Why? (kept in the log; escape keeps the "
+            "run)",
+        )
+
+        def abandon(reason: str) -> None:
+            self.wizard.request(AbandonRequested(reason))  # a refusal is shown by the app
+
+        open_prompt(self.app, prompt, abandon)
 
     def action_run_step(self) -> None:
         phase_id = self.query_one(RowList).selected_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def ensure_not_open_here(holder: LockHolder | None) -> None:
         )
 
 
-def record_in_holder_journal(holder: LockHolder | None, event: dict[str, Any]) -> str | None:
+def record_in_holder_journal(holder: LockHolder | None, event: Mapping[str, Any]) -> str | None:
     """Append `event` to the holder's journal if it is here and closed; the path, or None."""
     path = holder_journal_path(holder)
     if path is None:

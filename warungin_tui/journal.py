@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,7 +181,7 @@ class Journal:
         unseen, self.unseen = self.unseen, []
         return unseen
 
-    def append(self, event: dict[str, Any]) -> dict[str, Any]:
+    def append(self, event: Mapping[str, Any]) -> dict[str, Any]:
         with self._appending():
             if os.fstat(self._fd).st_size != self._size:
                 self._catch_up()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.events import Decision, JournalEvent
 from warungin_tui.engine.rules import (
     APPROVED,
     Action,
@@ -33,7 +34,7 @@ class HumanAnswers:
 
         enforce_gates: bool
 
-        def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
+        def record(self, event: JournalEvent) -> dict[str, Any]: ...
 
         def check_can_act(self, step_id: str, action: Action | None = None) -> StepSpec: ...
 
@@ -193,7 +194,7 @@ class HumanAnswers:
         )
         blockers = self.approval_blockers()
         effective = effective_at.strip() or datetime.now().astimezone().isoformat("T", "minutes")
-        event: dict[str, Any] = {
+        event: Decision = {
             "type": "decision",
             "decision": decision,
             "authorized_by": authorized_by.strip(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any
 from warungin_tui import __version__
 from warungin_tui.config import Config, parse_config
 from warungin_tui.engine.answers import HumanAnswers
-from warungin_tui.engine.events import check_event
+from warungin_tui.engine.events import JournalEvent, StepFinished, StepStarted, check_event
 from warungin_tui.engine.hostguard import HostGuard
 from warungin_tui.engine.issue import the_issue
 from warungin_tui.engine.rollback import ROLLBACK_HOST_STATE, RollbackProcedure
@@ -89,10 +89,8 @@ TYPED_FIELDS = ("note", "reason", "detail", "blockers", "monitoring_override")
 the one place every answer enters the engine, so a pasted password never reaches the journal."""
 
 
-def redact_typed(event: dict[str, Any]) -> dict[str, Any]:
+def redact_typed(event: Mapping[str, Any]) -> dict[str, Any]:
     typed = {k: v for k in TYPED_FIELDS if (v := event.get(k))}
-    if not typed:
-        return event
     return {**event, **{k: redact_value(v, STRING_CHARS) for k, v in typed.items()}}
 
 
@@ -231,19 +229,19 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def record(self, event: dict[str, Any]) -> dict[str, Any]:
+    def record(self, event: JournalEvent) -> dict[str, Any]:
         """Journal first (fsynced), then fold into the run, then tell listeners.
 
         An event of a kind nobody wrote is refused before it reaches the journal."""
         if self.read_only is not None:
             raise ReadOnlyRun(self.read_only)
         check_event(event)
-        event = redact_typed(event)
+        clean = redact_typed(event)
         if self.journal is not None:
-            record = self.journal.append(event)
+            record = self.journal.append(clean)
             self._fold_others()
         else:
-            record = {"seq": self._seq, "at": datetime.now(UTC).isoformat(), "event": event}
+            record = {"seq": self._seq, "at": datetime.now(UTC).isoformat(), "event": clean}
             self._seq += 1
         self.run.fold(record)  # checked above, before the write
         self._notify(record)
@@ -394,7 +392,11 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
             self._notify({"event": {"type": "step_progress", "step": spec.id, **clean}})
 
         record = self.new_host_record(spec)
-        started_event = {"type": "step_started", "step": spec.id, "kind": str(spec.kind)}
+        started_event: StepStarted = {
+            "type": "step_started",
+            "step": spec.id,
+            "kind": str(spec.kind),
+        }
         if record is not None:
             started_event["host_record"] = record
         self.record(started_event)
@@ -453,11 +455,11 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         recorder = self._recorders.pop(spec.id, None)
         # The attempt's recorder, unless a reconnect followed the command with a newer one:
         # that one ends here too, and its file is the attempt's output.
-        latest = {} if recorder is None else recorder.finish_now()
-        output = latest or output or {}
+        latest = None if recorder is None else recorder.finish_now()
+        output = latest or output
         clean = outcome.redacted()
         duration = None if started is None else round(time.monotonic() - started, 3)
-        event: dict[str, Any] = {
+        event: StepFinished = {
             "type": "step_finished",
             "step": spec.id,
             "status": str(clean.status),
@@ -469,7 +471,8 @@ class Engine(HumanAnswers, HostGuard, RollbackProcedure, MonitoringAnswers):
         }
         if clean.command:
             event["command"] = clean.command
-        event.update(output)
+        if output:
+            event["output_file"] = output
         self.record(event)
         return clean
 

@@ -1,8 +1,9 @@
 """The journal's event kinds: one typed shape per kind, the one list of what a journal may hold.
 
 Events stay JSON objects on disk (the hash chain covers their canonical JSON), so the shapes are
-`TypedDict`s: they name each kind's fields (the ones a fold needs are required), and
-`check_event` checks every event against them before it is written and when a run is resumed.
+`TypedDict`s: they name each kind's fields (the ones a fold needs are required). `Engine.record`
+takes only a `JournalEvent` (their union), so mypy checks every event the code writes against its
+shape; `check_event` checks each one again before it is written and when a run is resumed.
 A kind nobody wrote, or an event without the fields its fold needs, is a journal problem with a
 one-line message, never a silent skip.
 """
@@ -42,7 +43,7 @@ class StepStarted(TypedDict):
 class StepReattached(TypedDict):
     type: Literal["step_reattached"]
     step: str
-    pid: NotRequired[int]
+    pid: NotRequired[int | None]
     host_record: NotRequired[str]
 
 
@@ -95,6 +96,8 @@ class HostKeyTrusted(TypedDict):
 class HostLockTaken(TypedDict):
     type: Literal["host_lock_taken"]
     lock_dir: str
+    holder: NotRequired[dict[str, Any]]
+    adopted: NotRequired[bool]  # ours, from before a restart
 
 
 class HostLockReleased(TypedDict):
@@ -113,6 +116,7 @@ class HostLockBroken(TypedDict):
     by_host: NotRequired[str]
     by_run: NotRequired[str]
     via: NotRequired[str]
+    holder_journal: NotRequired[str]
 
 
 class RollbackStarted(TypedDict):
@@ -135,7 +139,8 @@ class Decision(TypedDict):
     authorized_by: NotRequired[str]
     entered_by: NotRequired[str]
     effective_at: NotRequired[str]
-    blockers: NotRequired[str]
+    blockers: NotRequired[list[str]]
+    monitoring_override: NotRequired[dict[str, Any]]
 
 
 class NoticeConfirmed(TypedDict):
@@ -206,35 +211,38 @@ class MonitoringCompleted(TypedDict):
     type: Literal["monitoring_completed"]
 
 
+JournalEvent = (
+    RunStarted
+    | OperatorChanged
+    | StepStarted
+    | StepReattached
+    | StepOutput
+    | StepFinished
+    | StepOverridden
+    | GateOverridden
+    | HostKeyTrusted
+    | HostLockTaken
+    | HostLockReleased
+    | HostLockBroken
+    | RollbackStarted
+    | RollbackFinished
+    | Decision
+    | NoticeConfirmed
+    | ExportWritten
+    | ExportFailed
+    | RunFinished
+    | RunAbandoned
+    | MonitoringStarted
+    | MonitoringSample
+    | MonitoringGap
+    | MonitoringAlertAcknowledged
+    | MonitoringCompleted
+)
+"""An event as code writes it: `Engine.record` takes only these, so mypy checks each literal."""
+
 EVENT_KINDS: dict[str, frozenset[str]] = {
     get_args(shape.__annotations__["type"])[0]: frozenset(shape.__required_keys__)
-    for shape in (
-        RunStarted,
-        OperatorChanged,
-        StepStarted,
-        StepReattached,
-        StepOutput,
-        StepFinished,
-        StepOverridden,
-        GateOverridden,
-        HostKeyTrusted,
-        HostLockTaken,
-        HostLockReleased,
-        HostLockBroken,
-        RollbackStarted,
-        RollbackFinished,
-        Decision,
-        NoticeConfirmed,
-        ExportWritten,
-        ExportFailed,
-        RunFinished,
-        RunAbandoned,
-        MonitoringStarted,
-        MonitoringSample,
-        MonitoringGap,
-        MonitoringAlertAcknowledged,
-        MonitoringCompleted,
-    )
+    for shape in get_args(JournalEvent)
 }
 """Every kind a journal may hold -> the fields its fold needs."""
 

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.events import HostLockBroken, HostLockTaken, JournalEvent
 from warungin_tui.engine.lifecycle import RunState, run_state
 from warungin_tui.engine.run import Run
 from warungin_tui.errors import EngineError, StillRunningOnHost
@@ -76,7 +77,7 @@ class HostGuard:
         _host_lock_held: bool
         slots: StepSlots
 
-        def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
+        def record(self, event: JournalEvent) -> dict[str, Any]: ...
 
         def check_can_act(self, step_id: str) -> StepSpec: ...
 
@@ -125,7 +126,7 @@ class HostGuard:
         self._host_lock_held = True
         with contextlib.suppress(Exception):  # housekeeping only: old runs' records
             await self.host.run(prune_command(), timeout=ASK_TIMEOUT_S)
-        event: dict[str, Any] = {"type": "host_lock_taken", "lock_dir": self.lock_dir}
+        event: HostLockTaken = {"type": "host_lock_taken", "lock_dir": self.lock_dir}
         if current is None:
             event["holder"] = asdict(holder)
         else:
@@ -171,7 +172,7 @@ class HostGuard:
             return holder
         ensure_not_open_here(holder)
         await break_lock(self.host, self.lock_dir)
-        event: dict[str, Any] = {
+        event: HostLockBroken = {
             "type": "host_lock_broken",
             "lock_dir": self.lock_dir,
             "reason": reason.strip(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.events import JournalEvent
 from warungin_tui.engine.rules import Action
 from warungin_tui.engine.run import Run
 from warungin_tui.outcome import GATE_OK, Outcome
@@ -34,7 +35,7 @@ class RollbackProcedure:
     if TYPE_CHECKING:
         run: Run
 
-        def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
+        def record(self, event: JournalEvent) -> dict[str, Any]: ...
 
         def check_run_action(self, action: Action) -> None: ...
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warungin_tui.engine.output_file import (
     OutputFileSummary,
@@ -22,10 +22,13 @@ from warungin_tui.engine.output_file import (
 )
 from warungin_tui.redact import LINE_CHARS, StreamRedactor
 
+if TYPE_CHECKING:
+    from warungin_tui.engine.events import JournalEvent
+
 OUTPUT_JOURNAL_LIMIT = 5000
 """Lines per step attempt written to the journal; the side file has them all."""
 
-Record = Callable[[dict[str, Any]], object]
+Record = Callable[["JournalEvent"], object]
 
 
 class OutputRecorder:
@@ -75,10 +78,11 @@ class OutputRecorder:
         if kept:
             redactor = self._redactors.setdefault(stream, StreamRedactor())
             clean = redactor.lines(kept, LINE_CHARS)
-            event = {"type": "step_output", "step": self.step_id, "stream": stream, "lines": clean}
-            self.record(event)
+            self.record(
+                {"type": "step_output", "step": self.step_id, "stream": stream, "lines": clean}
+            )
 
-    async def finish(self) -> dict[str, Any]:
+    async def finish(self) -> dict[str, Any] | None:
         """Wait for the side file (in a thread: its backlog is written meanwhile), then end."""
         # A long output's backlog is waited for in a thread; a short one's (at most the lines
         # the journal keeps) inline, so a short step adds no await point (no reordering).
@@ -86,10 +90,10 @@ class OutputRecorder:
             await asyncio.to_thread(self._file.close)
         return self.finish_now()
 
-    def finish_now(self) -> dict[str, Any]:
-        """Journal the count of lines left out; the fields step_finished gets (once)."""
+    def finish_now(self) -> dict[str, Any] | None:
+        """Journal the count of lines left out; step_finished's `output_file` (once), or None."""
         if self._ended:
-            return {}
+            return None
         self._ended = True
         if self.dropped:
             self.record(
@@ -103,7 +107,7 @@ class OutputRecorder:
             )
         if self._file is not None:
             summary: OutputFileSummary = self._file.close()
-            return {"output_file": summary.as_event()}
+            return summary.as_event()
         if self._file_error is not None:
-            return {"output_file": {"error": self._file_error}}
-        return {}
+            return {"error": self._file_error}
+        return None

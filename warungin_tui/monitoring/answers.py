@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from warungin_tui.engine.events import JournalEvent
 from warungin_tui.engine.rules import Action, Refusal, run_refusal
 from warungin_tui.errors import EngineError
 
@@ -15,7 +16,7 @@ class MonitoringAnswers:
     if TYPE_CHECKING:
         run: Run
 
-        def record(self, event: dict[str, Any]) -> dict[str, Any]: ...
+        def record(self, event: JournalEvent) -> dict[str, Any]: ...
 
         def refuse(self, refusal: Refusal | None) -> None: ...
 

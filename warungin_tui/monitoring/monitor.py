@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui.config import Config, parse_config
+from warungin_tui.engine.events import JournalEvent, MonitoringGap
 from warungin_tui.engine.lifecycle import RunState, run_state
 from warungin_tui.engine.run import Run, rebuild_run
 from warungin_tui.errors import WarunginError
@@ -115,7 +116,7 @@ class Monitor:
     def state(self) -> Any:
         return self.run.monitoring
 
-    def record(self, event: dict[str, Any]) -> dict[str, Any]:
+    def record(self, event: JournalEvent) -> dict[str, Any]:
         record = self.journal.append(redacted(event))
         for other in self.journal.drain_unseen():  # the wizard's lines since ours, in order
             self.run.apply(other)
@@ -195,7 +196,7 @@ class Monitor:
             self._gap(missed, schedule, reason)
 
     def _gap(self, missed: list[Round], schedule: Schedule, reason: str) -> None:
-        event = {
+        event: MonitoringGap = {
             "type": "monitoring_gap",
             "from_s": missed[0].due_s,
             "to_s": schedule.slot_end(missed[-1]),

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from warungin_tui.config import Config, ConfigError, archive_dir, parse_config
+from warungin_tui.engine.events import JournalEvent
 from warungin_tui.engine.run import Run, rebuild_run
 from warungin_tui.errors import WarunginError
 from warungin_tui.files import make_private_dir as _make_dir
@@ -28,7 +29,7 @@ __all__ = [
     "journal_info",
 ]
 
-Recorder = Callable[[dict[str, Any]], object]
+Recorder = Callable[["JournalEvent"], object]
 """Appends one event to the run's journal (the engine's `record`)."""
 
 

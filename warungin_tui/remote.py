@@ -2,7 +2,8 @@
 
 Built on docs/ssh-notes.md: root sessions ignore SSH signals, so the host enforces timeouts;
 keepalive turns a dead network into an error; sshd allows 10 channels per connection; output
-is read in chunks and split into lines here. Every exception leaving `Remote` is a `RemoteError`.
+is read in chunks and split into lines (remote_output.py). Every exception leaving `Remote` is a
+`RemoteError` (remote_errors.py, re-exported here with `CommandResult`).
 
 Commands run in the connection's persistent shell (remote_shell.py: the login shell starts once,
 commands run side by side over one channel) with the same guarantees as the per-command exec
@@ -20,15 +21,23 @@ import shlex
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncssh
 
 from warungin_tui.config import TargetConfig
-from warungin_tui.errors import WarunginError
 from warungin_tui.remote_api import OutputCallback
+from warungin_tui.remote_errors import AuthenticationFailed as AuthenticationFailed
+from warungin_tui.remote_errors import CommandResult as CommandResult
+from warungin_tui.remote_errors import ConnectionLost as ConnectionLost
+from warungin_tui.remote_errors import HostKeyChanged as HostKeyChanged
+from warungin_tui.remote_errors import HostKeyUnknown as HostKeyUnknown
+from warungin_tui.remote_errors import HostUnreachable as HostUnreachable
+from warungin_tui.remote_errors import RemoteError as RemoteError
+from warungin_tui.remote_output import FLUSH_INTERVAL_S, CommandOutput
+from warungin_tui.remote_output import MAX_KEPT_CHARS as MAX_KEPT_CHARS
+from warungin_tui.remote_output import MAX_LINE_CHARS as MAX_LINE_CHARS
 from warungin_tui.remote_shell import (
     DriverProcess,
     RemoteShell,
@@ -39,14 +48,8 @@ from warungin_tui.remote_shell import (
 
 _Opened = TypeVar("_Opened")
 
-"""Receives (stream, lines): stream is "stdout" or "stderr", lines without their newline."""
-
 KILL_AFTER_S = 5  # timeout(1) sends TERM at the deadline and KILL this much later
 CLIENT_GRACE_S = 10  # the client gives up this long after the host-side deadline
-FLUSH_INTERVAL_S = 0.1  # output reaches the callback at least this often while it flows
-MAX_BATCH_LINES = 1000  # ...in batches no larger than this (what a Log widget takes well)
-MAX_LINE_CHARS = 10_000  # a longer line is cut (a 2.5 MB "line" must not reach the journal)
-MAX_KEPT_CHARS = 1_000_000  # CommandResult keeps the last ~1 MB of each stream
 SHELL_MAX_CONCURRENT = 16  # commands at once in the persistent shell (no channel each: no
 # MaxSessions limit; this bounds the load on the host)
 CHANNEL_OPEN_ATTEMPTS = 5  # sshd may refuse a channel for a moment (MaxSessions): retry
@@ -86,71 +89,6 @@ _RECORDED_WRAPPER = (
 )
 
 
-@dataclass
-class CommandResult:
-    """Outcome of one remote command; exit_status is None when no status arrived."""
-
-    command: str
-    exit_status: int | None
-    stdout: str
-    stderr: str
-    timed_out: bool
-    duration_s: float
-
-
-class RemoteError(WarunginError):
-    """Anything that went wrong talking to the host; `title` is a short heading for the UI."""
-
-    title = "SSH error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class HostUnreachable(RemoteError):
-    title = "Host unreachable"
-
-
-class AuthenticationFailed(RemoteError):
-    title = "Authentication failed"
-
-
-class _HostKeyError(RemoteError):
-    """A refused host key: what the host offered, and the known_hosts file consulted."""
-
-    def __init__(
-        self, message: str, host: str, port: int, key: asyncssh.SSHKey, path: Path
-    ) -> None:
-        super().__init__(message)
-        self.host, self.port, self.known_hosts = host, port, path
-        self.fingerprint: str = key.get_fingerprint("sha256")
-        self.key_type: str = key.get_algorithm()
-        self.public_key: str = key.export_public_key().decode().strip()
-
-
-class HostKeyUnknown(_HostKeyError):
-    """No known_hosts entry for the host: ask the operator, then `Remote.trust_host_key`."""
-
-    title = "Unknown host key"
-
-
-class HostKeyChanged(_HostKeyError):
-    """known_hosts holds a different key for this host: refuse, it may be an impostor."""
-
-    title = "Host key changed"
-
-
-class ConnectionLost(RemoteError):
-    """The connection dropped during a command; its outcome on the host is unknown."""
-
-    title = "Connection lost"
-
-    def __init__(self, message: str, partial: CommandResult) -> None:
-        super().__init__(message)
-        self.partial = partial
-
-
 def _host_pattern(host: str, port: int) -> str:
     """How known_hosts names a host: plain on port 22, "[host]:port" otherwise."""
     return host if port == 22 else f"[{host}]:{port}"
@@ -185,82 +123,6 @@ class _Client(asyncssh.SSHClient):
 
 class _StreamBroken(Exception):
     """Reading failed because the channel or connection went away (not a callback error)."""
-
-
-class _Output:
-    """Splits chunks into lines and hands them to the callback in bounded, timely batches."""
-
-    STREAMS = ("stdout", "stderr")
-
-    def __init__(self, callback: OutputCallback | None) -> None:
-        self.callback = callback
-        self.kept: dict[str, list[str]] = {s: [] for s in self.STREAMS}
-        self.kept_size = dict.fromkeys(self.STREAMS, 0)
-        self.partial = dict.fromkeys(self.STREAMS, "")
-        self.partial_cut = dict.fromkeys(self.STREAMS, 0)  # characters cut from `partial`
-        self.pending: dict[str, list[str]] = {s: [] for s in self.STREAMS}
-        self.last_flush = time.monotonic()
-        # One flush at a time keeps batches in order and slows readers to the callback's pace.
-        self.lock = asyncio.Lock()
-
-    async def feed(self, stream: str, chunk: str) -> None:
-        self.kept[stream].append(chunk)
-        self.kept_size[stream] += len(chunk)
-        if self.kept_size[stream] > 2 * MAX_KEPT_CHARS:  # trim now and then, not per chunk
-            self.kept[stream], self.kept_size[stream] = [self.text(stream)], MAX_KEPT_CHARS
-        if self.callback is None:
-            return
-        text = self.partial[stream] + chunk
-        lines = text.split("\n")
-        self.partial[stream] = lines.pop()
-        carried = self.partial_cut[stream]
-        if lines:  # what was cut from the unfinished line belongs to the first line ending now
-            lines[0] = _cut_line(lines[0], carried)
-            if max(map(len, lines)) > MAX_LINE_CHARS:  # rare: not a Python call a line
-                lines[1:] = [_cut_line(line) for line in lines[1:]]
-            carried = 0
-        if len(self.partial[stream]) > MAX_LINE_CHARS:  # a line that never ends stays bounded
-            carried += len(self.partial[stream]) - MAX_LINE_CHARS
-            self.partial[stream] = self.partial[stream][:MAX_LINE_CHARS]
-        self.partial_cut[stream] = carried
-        if "\r" in text:
-            lines = [line.removesuffix("\r") for line in lines]
-        self.pending[stream].extend(lines)
-        if len(self.pending[stream]) >= MAX_BATCH_LINES or (
-            time.monotonic() - self.last_flush >= FLUSH_INTERVAL_S
-        ):
-            await self.flush()
-
-    async def flush(self, final: bool = False) -> None:
-        """Hand pending lines over; `final` adds a last line that had no newline."""
-        async with self.lock:
-            self.last_flush = time.monotonic()
-            for stream in self.STREAMS:
-                if final and self.partial[stream]:
-                    last = _cut_line(self.partial[stream], self.partial_cut[stream])
-                    self.pending[stream].append(last.removesuffix("\r"))
-                    self.partial[stream], self.partial_cut[stream] = "", 0
-                while self.pending[stream] and self.callback is not None:
-                    batch = self.pending[stream][:MAX_BATCH_LINES]
-                    del self.pending[stream][:MAX_BATCH_LINES]
-                    if inspect.isawaitable(outcome := self.callback(stream, batch)):
-                        await outcome
-
-    def result(
-        self, command: str, status: int | None, timed_out: bool, started: float
-    ) -> CommandResult:
-        """What the command left: no exit status when the host's deadline ended it."""
-        return CommandResult(
-            command,
-            None if timed_out else status,
-            self.text("stdout"),
-            self.text("stderr"),
-            timed_out,
-            time.monotonic() - started,
-        )
-
-    def text(self, stream: str) -> str:
-        return "".join(self.kept[stream])[-MAX_KEPT_CHARS:]
 
 
 class Remote:
@@ -583,10 +445,10 @@ class Remote:
         started: float,
     ) -> CommandResult:
         """`_collect` for a command of the shell: same outcomes, same guarantees."""
-        output, conn, shell = _Output(on_output), self._conn, job.shell
+        output, conn, shell = CommandOutput(on_output), self._conn, job.shell
         decoders = {
             stream: codecs.getincrementaldecoder("utf-8")(errors="replace")
-            for stream in _Output.STREAMS
+            for stream in CommandOutput.STREAMS
         }
         timed_out = False
         try:
@@ -654,7 +516,7 @@ class Remote:
         started: float,
     ) -> CommandResult:
         """Stream the output until the command exits, times out, or the connection drops."""
-        output, conn = _Output(on_output), self._conn
+        output, conn = CommandOutput(on_output), self._conn
 
         async def pump(reader: asyncssh.SSHReader[str], stream: str) -> None:
             while True:
@@ -718,14 +580,6 @@ def _exit_status(process: asyncssh.SSHClientProcess[str]) -> int | None:
         number = getattr(signal, f"SIG{process.exit_signal[0]}", None)
         return None if number is None else 128 + int(number)
     return process.exit_status
-
-
-def _cut_line(line: str, already_cut: int = 0) -> str:
-    """The line, at most MAX_LINE_CHARS of it, saying how much was cut."""
-    cut = already_cut + max(0, len(line) - MAX_LINE_CHARS)
-    if not cut:
-        return line
-    return f"{line[:MAX_LINE_CHARS]} [... {cut} more characters cut]"
 
 
 def _ends_with_newline(path: Path) -> bool:

@@ -224,7 +224,7 @@ async def test_ssh_drop_with_host_records_learns_the_outcome(tmp_path: Path) -> 
         failed = await drive(rehearsal.engine)
         assert failed == "phase2.build"
         result = rehearsal.run.results[failed]
-        assert result.status == StepStatus.INTERRUPTED
+        assert result.status == StepStatus.INTERRUPTED, result.detail
         assert "the drop stopped the command (exit 143)" in result.detail
         assert result.exit_code == 143
         assert result.host_record and result.host_record.endswith("/phase2.build-1")

@@ -32,6 +32,8 @@ from warungin_tui.sandbox.state import (
     parent_pid,
 )
 
+DROP_HOLD_S = 30.0
+"""ssh-drop: how long the cut build waits for the watcher's TERM before it ends by itself."""
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 PS_HEADER = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
 PS_FIELDS = ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"]
@@ -369,6 +371,12 @@ def drop_connection(store: StateStore) -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    # A real build does not end when the connection does: it runs on until the wrapper's
+    # watcher stops it (TERM: exit 143, which the host record keeps). Returning at once raced
+    # that TERM, and under load the record said 255, a failed build instead of an interrupted one.
+    deadline = time.monotonic() + DROP_HOLD_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
     return 255
 
 

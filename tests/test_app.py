@@ -704,6 +704,9 @@ async def test_x_abandons_a_run_that_changed_nothing_with_a_reason(tmp_path: Pat
         assert run.abandoned["reason"] == "wrong release tag; redeploying tomorrow"
         assert run.abandoned["by"] == "Ana Operator"
         await until(pilot, lambda: "N" in footer_keys(app))  # ended: a new run may start
+        from warungin_tui.screens.base import release_running
+
+        assert release_running(run) == f"{run.release} (abandoned)"  # never deployed
         journal = engine_of(app).journal
         assert journal is not None
         events = [

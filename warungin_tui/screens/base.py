@@ -81,10 +81,14 @@ def step_action_for_key(key_action: str, spec: StepSpec) -> Action | None:
 
 
 def release_running(run: Run) -> str:
-    """The release on the host as the run knows it: after a rollback, the restored one."""
+    """The release on the host as the run knows it: after a rollback, the restored one; an
+    abandoned run's release was never deployed."""
     restored = run.values.get("pre_version")
-    if run_state(run) == RunState.ROLLED_BACK and restored:
+    state = run_state(run)
+    if state == RunState.ROLLED_BACK and restored:
         return f"{restored} (rolled back)"  # the bar keeps 36 columns for it
+    if state == RunState.ABANDONED:
+        return f"{run.release} (abandoned)"
     return run.release
 
 

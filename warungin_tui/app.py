@@ -203,12 +203,12 @@ class WarunginApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         # A key typed after a dialog's enter waits for the answer, then goes to the screen below
         # (screens/prompt.py): forwarded to the closing dialog's field, it was lost.
-        screen = self.screen if self._screen_stack else None
         if (
             isinstance(event, events.Key)
             and not event.is_forwarded  # as it comes in (later it bubbles back up here)
-            and isinstance(screen, AnswerPrompt)
-            and screen.take_key(event, self.focused)
+            and self._screen_stack
+            and isinstance(self.screen, AnswerPrompt)
+            and self.screen.take_key(event, self.focused)
         ):
             return
         await super().on_event(event)
@@ -517,6 +517,7 @@ class WarunginApp(App[int]):
         "rollback": Action.ROLLBACK,
         "export": Action.EXPORT,
         "new_run": Action.NEW_RUN,
+        "abandon": Action.ABANDON,
     }
 
     def refusal(self, action: str) -> Refusal | None:

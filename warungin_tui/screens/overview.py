@@ -14,7 +14,6 @@ from textual.widgets.option_list import Option
 
 from warungin_tui.engine.lifecycle import RunState, run_state
 from warungin_tui.engine.rules import Action, Refusal, run_refusal
-from warungin_tui.errors import ReadOnlyRun
 from warungin_tui.outcome import PhaseStatus
 from warungin_tui.screens.base import RunScreen
 from warungin_tui.screens.messages import (
@@ -211,9 +210,7 @@ class OverviewScreen(RunScreen):
         if action == "new_run":
             return run_refusal(self.run, Action.NEW_RUN)
         if action == "abandon":
-            if self.engine.read_only:
-                return Refusal(self.engine.read_only, ReadOnlyRun)  # open elsewhere: look only
-            return run_refusal(self.run, Action.ABANDON, busy=self.wizard.busy_step())
+            return self.wizard.refusal(action)  # the app's run keys: read-only, busy, rulebook
         if action == "overview":
             return Refusal("This is the overview: enter opens the selected phase.")
         return Refusal("Open a phase first: enter opens the selected one, n the current one.")

@@ -102,7 +102,7 @@ class HttpProber:
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """For port-forwarded probes: straight to the forward, never a proxy."""
+        """For port-forwarded probes and loopback addresses: straight there, never a proxy."""
         if self._client is None:
             import httpx
 

@@ -17,7 +17,13 @@ import pytest
 from tests.test_remote import Collector, alive, read_pid, wait_until
 from warungin_tui.config import TargetConfig
 from warungin_tui.hostrecords import HostState, parse_probe, probe_command, record_dir
-from warungin_tui.remote import MAX_KEPT_CHARS, MAX_LINE_CHARS, ConnectionLost, Remote
+from warungin_tui.remote import (
+    MAX_KEPT_CHARS,
+    MAX_LINE_CHARS,
+    CommandResult,
+    ConnectionLost,
+    Remote,
+)
 from warungin_tui.sandbox.openssh import OpenSSHServer
 
 pytestmark = pytest.mark.sshd
@@ -57,6 +63,19 @@ async def remote(server: OpenSSHServer, tmp_path: Path) -> AsyncIterator[Remote]
 
 def shell_folders(host_tmp: Path) -> list[Path]:
     return sorted(host_tmp.glob("warungin-tui-sh.*"))
+
+
+async def start_sleep(
+    remote: Remote, pidfile: Path, record: str | None = None
+) -> tuple[asyncio.Task[CommandResult], int]:
+    """`sleep 300` on the host as a running command; its task and its pid once it started."""
+    task = asyncio.create_task(
+        remote.run(f"echo $$ > {pidfile}; exec sleep 300", timeout=300, record=record)
+    )
+    await wait_until(lambda: read_pid(pidfile) is not None, what="the command to start")
+    pid = read_pid(pidfile)
+    assert pid is not None
+    return task, pid
 
 
 async def test_concurrent_commands_run_together_in_one_shell_outputs_apart(
@@ -146,14 +165,7 @@ async def test_cancelling_a_recorded_command_ends_it_on_the_host(
     folder = Path.home() / ".cache/warungin-tui/runs" / record
     pidfile = tmp_path / "sleep.pid"
     try:
-        task = asyncio.create_task(
-            remote.run(
-                f"echo $$ > {pidfile}; exec sleep 300", timeout=300, record=record_dir(record)
-            )
-        )
-        await wait_until(lambda: read_pid(pidfile) is not None, what="the command to start")
-        pid = read_pid(pidfile)
-        assert pid is not None
+        task, pid = await start_sleep(remote, pidfile, record_dir(record))
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -194,10 +206,7 @@ async def test_closing_the_remote_ends_commands_still_running(
     remote: Remote, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "sleep.pid"
-    task = asyncio.create_task(remote.run(f"echo $$ > {pidfile}; exec sleep 300", timeout=300))
-    await wait_until(lambda: read_pid(pidfile) is not None, what="the command to start")
-    pid = read_pid(pidfile)
-    assert pid is not None
+    task, pid = await start_sleep(remote, pidfile)
     await remote.close()
     with pytest.raises(ConnectionLost):
         await task
@@ -231,10 +240,8 @@ async def test_a_shell_killed_mid_command_interrupts_it_then_commands_fall_back(
     remote: Remote, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "sleep.pid"
-    task = asyncio.create_task(remote.run(f"echo $$ > {pidfile}; exec sleep 300", timeout=300))
-    await wait_until(lambda: read_pid(pidfile) is not None, what="the command to start")
-    pid = read_pid(pidfile)
-    assert pid is not None and remote.shell_pid is not None
+    task, pid = await start_sleep(remote, pidfile)
+    assert remote.shell_pid is not None
     try:
         os.kill(remote.shell_pid, signal.SIGKILL)
         with pytest.raises(ConnectionLost, match="remote shell stopped"):

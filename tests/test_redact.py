@@ -159,6 +159,23 @@ def test_a_batch_is_redacted_as_one_chunk_with_the_same_result_as_line_by_line()
     one_by_one = StreamRedactor()
     assert chunked == [one_by_one.line(line) for line in lines]
     assert chunked[-1] == "tail" and len(chunked) == len(lines)
+    # What the side file writes: the same lines, joined, never split back.
+    assert StreamRedactor().text(lines) == "\n".join(chunked)
+    assert StreamRedactor().text(["short", "y " * 3000], limit=100) == "\n".join(
+        StreamRedactor().lines(["short", "y " * 3000], limit=100)
+    )
+
+
+def test_a_chunk_with_other_scripts_is_scanned_in_characters_not_bytes() -> None:
+    # Non-ASCII text takes the pre-filter's str path: match offsets are characters, so the
+    # right lines are found (in bytes, each "é" would shift them by one).
+    lines = ["Café ünïcode " * 20, "résumé DB_PASS=Pa55wordDb", "naïve", "plain token=t0kenVal"]
+    out = StreamRedactor().lines(lines)
+    assert out[0] == lines[0] and out[2] == "naïve"
+    assert "Pa55wordDb" not in out[1] and out[1].startswith("résumé DB_PASS=")
+    assert "t0kenVal" not in out[3] and out[3].startswith("plain token=")
+    # A character whose lower case is longer ("İ"): offsets differ, every line is redacted.
+    assert "t0kenVal" not in StreamRedactor().text(["İstanbul", "plain token=t0kenVal"])
 
 
 def test_redact_value_reaches_every_string_however_deep() -> None:

@@ -5,6 +5,10 @@ nothing downstream (journal, screen, `check`, `monitor`, exports) sees raw text.
 works within one line, so a batch of lines is redacted as one chunk: a cheap pre-filter finds the
 few lines that may hold a secret, and only those go through the patterns. Private key blocks are
 the one shape that spans lines; `StreamRedactor` carries that state across batches.
+
+The pre-filter is one Aho-Corasick pass (ahocorasick-rs) over the lower-cased chunk for all the
+anchor words at once: 30 substring scans took ~100 ms of a 200,000-line build's side file, the
+one pass ~10 ms, with the GIL released while it scans.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable
 from typing import Any
+
+from ahocorasick_rs import AhoCorasick, BytesAhoCorasick
 
 MASK = "[REDACTED]"
 
@@ -130,8 +136,9 @@ _KEY_END = re.compile(r"-----END [A-Z0-9 ]{0,40}PRIVATE KEY[A-Z ]{0,20}-----")
 _NOT_NEWLINE = re.compile(r"[^\n]+")
 
 # Every pattern above needs one of these (lower-case) words or shapes on its line: lines
-# without any skip the full scan. Plain substring tests over a lower-cased batch cost a fraction
-# of one regex with 30 alternatives, which keeps a 200,000-line build log cheap to record.
+# without any skip the full scan. One automaton pass over a lower-cased batch finds them all
+# (a regex with 30 alternatives tries each at every position), which keeps a 200,000-line build
+# log cheap to record.
 _ANCHORS = (
     *("pass", "pwd", "secret", "token", "key", "credential", "auth", "bearer", "://"),
     *("hooks.slack", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "glpat-", "xox"),
@@ -139,7 +146,8 @@ _ANCHORS = (
     *("mysql", "mariadb"),
 )
 
-_ANCHOR_BYTES = tuple(anchor.encode("ascii") for anchor in _ANCHORS)
+_FIND_ANCHOR_BYTES = BytesAhoCorasick([anchor.encode("ascii") for anchor in _ANCHORS])
+_FIND_ANCHOR = AhoCorasick(_ANCHORS)
 
 _SECRET_KEY_NAME = re.compile(rf"{_SECRET_NAME}", re.I)
 
@@ -155,13 +163,13 @@ def _redact_line(line: str) -> str:
 def _redact_plain(text: str) -> str:
     """Patterns on the lines of `text` that hold an anchor; the other lines are untouched."""
     lower: str | bytes
-    if text.isascii():  # bytes: lower() and each scan cost a fraction of str's (same offsets)
+    if text.isascii():  # bytes: lower() costs a fraction of str's (same offsets)
         lower = text.encode("ascii").lower()
-        hits: list[Any] = [anchor for anchor in _ANCHOR_BYTES if anchor in lower]
+        found = _FIND_ANCHOR_BYTES.find_matches_as_indexes(lower)
     else:
         lower = text.lower()
-        hits = [anchor for anchor in _ANCHORS if anchor in lower]
-    if not hits:
+        found = _FIND_ANCHOR.find_matches_as_indexes(lower)
+    if not found:
         return text
     if "\n" not in text:
         return _redact_line(text)
@@ -171,13 +179,8 @@ def _redact_plain(text: str) -> str:
     line_starts = [0]
     for line in lines[:-1]:
         line_starts.append(line_starts[-1] + len(line) + 1)
-    marked: set[int] = set()
-    for anchor in hits:
-        found = lower.find(anchor)
-        while found >= 0:
-            marked.add(bisect_right(line_starts, found) - 1)
-            found = lower.find(anchor, found + len(anchor))
-    for index in marked:
+    # Matches do not overlap, but an anchor hidden by an overlapping one is on the same line.
+    for index in {bisect_right(line_starts, start) - 1 for _, start, _ in found}:
         lines[index] = _redact_line(lines[index])
     return "\n".join(lines)
 
@@ -227,11 +230,17 @@ class StreamRedactor:
         each line is cut after that many characters (only the part kept is redacted)."""
         if not lines:
             return []
-        if limit is None or all(len(line) <= limit for line in lines):
+        if limit is None or max(map(len, lines)) <= limit:
             return self.chunk("\n".join(lines)).split("\n")
         windows = [window(line, limit) for line in lines]
         clean = self.chunk("\n".join(windows)).split("\n")
         return [clip(text, limit, len(line)) for text, line in zip(clean, lines, strict=True)]
+
+    def text(self, lines: list[str], limit: int | None = None) -> str:
+        """`lines` redacted and joined with newlines, as a file writes them (not split back)."""
+        if limit is None or max(map(len, lines), default=0) <= limit:
+            return self.chunk("\n".join(lines))
+        return "\n".join(self.lines(lines, limit))
 
     def line(self, line: str) -> str:
         return self.chunk(line)

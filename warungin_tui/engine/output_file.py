@@ -149,10 +149,9 @@ class OutputFileWriter:
                 lines.extend(batches[index][1])
                 index += 1
             redactor = self._redactors.setdefault(stream, StreamRedactor())
-            clean = redactor.lines(lines, LINE_CHARS)
-            text = "\n".join(clean) + "\n"
+            text = redactor.text(lines, LINE_CHARS) + "\n"  # redaction keeps the line count
             self._gzip.write(text.encode("utf-8", "replace"))
-            self.lines += len(clean)
+            self.lines += len(lines)
 
 
 def read_full_output(path: Path) -> Iterator[str]:

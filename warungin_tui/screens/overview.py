@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -34,7 +33,7 @@ from warungin_tui.widgets.format import (
 )
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
-from warungin_tui.widgets.step_list import RowList, group_header, row
+from warungin_tui.widgets.step_list import Row, RowList, group_header, row
 
 
 class OverviewScreen(RunScreen):
@@ -140,7 +139,7 @@ class OverviewScreen(RunScreen):
         return self.run.current_phase()
 
     # -- rendering ---------------------------------------------------------------------------
-    def row_for(self, phase_id: str) -> Table:
+    def row_for(self, phase_id: str) -> Row:
         run = self.run
         phase = run.playbook.phase(phase_id)
         status = run.phase_status(phase_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -61,7 +60,7 @@ from warungin_tui.widgets.format import (
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.output_log import OutputLog
 from warungin_tui.widgets.run_bar import RunBar
-from warungin_tui.widgets.step_list import RowList, group_header, row
+from warungin_tui.widgets.step_list import Row, RowList, group_header, row
 
 NOTICE_ACTIONS = ("save_message", "copy_message", "confirm_sent")
 WIDE_COLUMNS = 140
@@ -164,7 +163,7 @@ class PhaseScreen(StepScreen):
         self.refresh_bindings()
 
     # -- rows --------------------------------------------------------------------------------
-    def row_for(self, spec: StepSpec) -> Table:
+    def row_for(self, spec: StepSpec) -> Row:
         result = self.run.results[spec.id]
         icon, state, style = step_state_text(spec, result, self.wizard.clock(), self._frame)
         extra = measured_text(self.run, spec) if spec.measured_by else ""

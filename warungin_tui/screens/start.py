@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 class StartScreen(Screen[None]):
     """Confirm the operator's name, then connect (in a worker, run by the app)."""
 
+    AUTO_FOCUS = "#operator"  # focused as the screen mounts: no first focus moved away again
     BINDINGS = [
         # Typing goes into the name field, so `q` cannot quit here (the app hides it while a
         # text field has focus): ctrl+q is shown instead. Priority, or the app's hidden

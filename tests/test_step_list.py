@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from warungin_tui.widgets.step_list import row
+from warungin_tui.widgets.step_list import Row
 
 CONSOLE = Console(width=200, color_system="truecolor", force_terminal=True)
 
@@ -55,18 +55,18 @@ def test_a_row_draws_what_the_table_grid_drew_at_every_list_width() -> None:
         ref = picks.choice(["", "1.1", "Step 4.12", "Rollback 10"])
         extra = picks.choice(["", "93 ms"])
         expected = cells(table_row(*args, ref=ref, extra=extra), width)
-        assert cells(row(*args, ref=ref, extra=extra), width) == expected, (width, args, ref)
+        assert cells(Row(*args, ref=ref, extra=extra), width) == expected, (width, args, ref)
 
 
 @pytest.mark.parametrize("width", range(1, 60))
 def test_a_row_is_one_line_of_the_list_width_however_narrow(width: int) -> None:
-    line = row("✓", "green", "Rollback the whole stack", "ready (R) 3/10", ref="Step 4.2")
+    line = Row("✓", "green", "Rollback the whole stack", "ready (R) 3/10", ref="Step 4.2")
     segments = list(CONSOLE.render(line, CONSOLE.options.update_width(width)))
     assert sum(seg.text.count("\n") for seg in segments) == 1  # what OptionList measures
     assert Segment.get_line_length([s for s in segments if s.text != "\n"]) == width
 
 
 def test_a_narrow_row_cuts_the_state_words_before_the_title() -> None:
-    line = row("✓", "green", "Rollback the whole stack", "ready (R)   3/10 0:01:02", ref="4.2")
+    line = Row("✓", "green", "Rollback the whole stack", "ready (R)   3/10 0:01:02", ref="4.2")
     text = "".join(char for char, _ in cells(line, 30)[0])
     assert text == "✓ 4.2      Rollbac… ready (R)…"

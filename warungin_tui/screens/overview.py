@@ -33,7 +33,7 @@ from warungin_tui.widgets.format import (
 )
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
-from warungin_tui.widgets.step_list import Row, RowList, group_header, row
+from warungin_tui.widgets.step_list import Row, RowList, group_header
 
 
 class OverviewScreen(RunScreen):
@@ -100,7 +100,7 @@ class OverviewScreen(RunScreen):
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
         yield Static(
-            row(" ", "", "Phase / procedure", f"{'state':<11} {'steps':<5} {'elapsed':>7}"),
+            Row(" ", "", "Phase / procedure", f"{'state':<11} {'steps':<5} {'elapsed':>7}"),
             id="phases-header",
         )
         yield RowList(id="phases")
@@ -152,7 +152,7 @@ class OverviewScreen(RunScreen):
             if refused is not None and run.rollback_available:
                 words = "closed"  # the run ended: finished, abandoned
         state = f"{words:<11} {done:>2}/{total:<2} {hms(elapsed):>7}"
-        return row(PHASE_ICONS[status], PHASE_STYLES[status], phase.title, state)
+        return Row(PHASE_ICONS[status], PHASE_STYLES[status], phase.title, state)
 
     def refresh_row(self, phase_id: str) -> None:
         self.query_one(RowList).replace_option_prompt(phase_id, self.row_for(phase_id))

@@ -60,7 +60,7 @@ from warungin_tui.widgets.format import (
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.output_log import OutputLog
 from warungin_tui.widgets.run_bar import RunBar
-from warungin_tui.widgets.step_list import Row, RowList, group_header, row
+from warungin_tui.widgets.step_list import Row, RowList, group_header
 
 NOTICE_ACTIONS = ("save_message", "copy_message", "confirm_sent")
 WIDE_COLUMNS = 140
@@ -169,7 +169,7 @@ class PhaseScreen(StepScreen):
         extra = measured_text(self.run, spec) if spec.measured_by else ""
         ref = short_ref(spec)
         ref = "" if spec.title.startswith(ref) else ref  # "Test 1: ..." needs no "Test 1" column
-        return row(icon, style, spec.title, state, ref=ref, extra=extra)
+        return Row(icon, style, spec.title, state, ref=ref, extra=extra)
 
     def refresh_row(self, step_id: str) -> None:
         spec = self.run.playbook.step(step_id)

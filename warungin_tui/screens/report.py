@@ -22,7 +22,7 @@ from warungin_tui.screens.messages import RunChanged, StepChanged
 from warungin_tui.widgets.format import plain, step_state_text
 from warungin_tui.widgets.keys_footer import KeysFooter
 from warungin_tui.widgets.run_bar import RunBar
-from warungin_tui.widgets.step_list import Row, RowList, row
+from warungin_tui.widgets.step_list import Row, RowList
 
 ITEM_MARKS = {
     "YES": ("[✔]", "green"),
@@ -124,7 +124,7 @@ class ReportScreen(StepScreen):
 
     def row_for(self, spec: StepSpec) -> Row:
         icon, state, style = step_state_text(spec, self.run.results[spec.id], self.wizard.clock())
-        return row(icon, style, spec.title, state)
+        return Row(icon, style, spec.title, state)
 
     def refresh_report(self) -> None:
         report = verification_report(self.run, self.engine.config)

@@ -69,11 +69,6 @@ class Row:
         return Measurement(options.max_width, options.max_width)  # always the full width
 
 
-def row(icon: str, style: str, label: str, state: str, *, ref: str = "", extra: str = "") -> Row:
-    """One line: status icon, optional short seed reference, title (ellipsized), state words."""
-    return Row(icon, style, label, state, ref=ref, extra=extra)
-
-
 def group_header(name: str) -> Option:
     """A header row the cursor skips (disabled option)."""
     header = Text(f"── {name} ", style="bold", no_wrap=True, overflow="ellipsis")

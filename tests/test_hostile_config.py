@@ -201,3 +201,35 @@ def test_ordinary_values_stay_accepted(section: str, key: str, value: Any) -> No
     if key == "expected":
         data["services"]["start_order"][-1].append("my_service.v2")
     parse_config(data)
+
+
+@pytest.mark.parametrize(
+    "name", ["three_problems_three_lines", "webhook_key_in_notify_command", "newline_in_host"]
+)
+def test_the_wizard_refuses_a_bad_config_before_any_screen(tmp_path: Path, name: str) -> None:
+    """The wizard's config is validated in a child process while the screens import
+    (config_beside.py): the same lines as `validate`, exit 2, and no screen drawn."""
+    mutations, expected = HOSTILE[name]
+    data = sample()
+    for mutate in mutations:
+        mutate(data)
+    path = tmp_path / "hostile.toml"
+    path.write_text(tomli_w.dumps(data))
+    result = run_cli("--config", str(path))
+    assert result.returncode == 2, result
+    assert_lines(result.stderr, expected)
+    assert result.stdout == ""  # no terminal was taken over
+
+
+@pytest.mark.parametrize("name", ["dev_zero", "deep_tables"])
+def test_the_wizard_refuses_an_unreadable_config_before_any_screen(
+    tmp_path: Path, name: str
+) -> None:
+    text, expected = RAW_FILES[name]
+    path = Path("/dev/zero") if text is None else tmp_path / f"{name}.toml"
+    if text is not None:
+        path.write_text(text)
+    result = run_cli("--config", str(path))
+    assert result.returncode == 2, result
+    assert_lines(result.stderr, [expected])
+    assert result.stdout == ""

@@ -25,8 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from warungin_tui import startup
-from warungin_tui.config import Config
-from warungin_tui.config import journal_dir as default_journal_dir
+from warungin_tui.config_beside import DeferredConfig, StartInfo
 from warungin_tui.engine.actions import Action, Refusal
 from warungin_tui.errors import EngineError, ReadOnlyRun
 from warungin_tui.hostrecords import HostState
@@ -56,12 +55,14 @@ from warungin_tui.screens.start import StartScreen
 if TYPE_CHECKING:
     from textual.command import Provider
 
+    from warungin_tui.config import Config
     from warungin_tui.driver import RunDriver
     from warungin_tui.engine.engine import Engine, SavedRun
     from warungin_tui.screens.base import RunScreen
 
 # The first frame (the start screen) needs none of the run's machinery: the engine, the driver,
-# the run screens and the command palette's provider are imported when first used.
+# the run screens and the command palette's provider are imported when first used, and the
+# config's models (pydantic) are built right after the frame (config_beside.py).
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 QUIT_WAIT_S = 10.0
@@ -93,7 +94,7 @@ class WarunginApp(App[int]):
 
     def __init__(
         self,
-        config: Config,
+        config: Config | DeferredConfig,
         config_path: Path,
         *,
         journal_dir: Path | None = None,
@@ -108,9 +109,16 @@ class WarunginApp(App[int]):
         """Set by `demo`: its run cannot be resumed; journal and exports move here at exit."""
         self.demo_scenario = demo_scenario
         """Set by `demo`: the rehearsal scenario in a line ("healthy: Everything works ...")."""
-        self.config = config
+        # The wizard's own start passes a DeferredConfig: the start screen is drawn from its
+        # validated StartInfo, and the models are built right after the first frame.
+        self._deferred: DeferredConfig | None = None
+        self._config: Config | None = None
+        if isinstance(config, DeferredConfig):
+            self._deferred, self.start_info = config, config.start_info()
+        else:
+            self._config, self.start_info = config, StartInfo.of(config)
         self.config_path = config_path
-        self.journal_dir = journal_dir or default_journal_dir(config)
+        self.journal_dir = journal_dir or Path(self.start_info.journal_dir)
         self.remote_factory = remote_factory or _default_remote
         self.prepare_engine = prepare_engine
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -127,6 +135,15 @@ class WarunginApp(App[int]):
         self._held_notices: list[tuple[str, str, SeverityLevel, float | None]] = []
         """Notices that arrived while a dialog was open (shown when it closes)."""
         self._run_driver: RunDriver | None = None
+
+    @property
+    def config(self) -> Config:
+        """The validated config (a deferred one is built on first use: right after the first
+        frame, or sooner when something needs it)."""
+        if self._config is None:
+            assert self._deferred is not None
+            self._config = self._deferred.load()
+        return self._config
 
     @property
     def driver(self) -> RunDriver:
@@ -218,16 +235,20 @@ class WarunginApp(App[int]):
         self.screen_change_signal.subscribe(self, self._screen_changed)
         # One parse of the unfinished journal serves the summary here and the resume later.
         # Without one (outlines only, no engine import) the first frame stays light.
-        if find_unfinished_run(self.journal_dir, self.config.target.label) is not None:
+        if find_unfinished_run(self.journal_dir, self.start_info.label) is not None:
             from warungin_tui.engine.engine import load_unfinished_run
 
             self.saved_run = load_unfinished_run(self.config, self.journal_dir)
         saved = self.saved_run
         path, run = (saved.path, saved.run) if saved is not None else (None, None)
         self.push_screen(
-            StartScreen(self.config, self.config_path, path, run, scenario=self.demo_scenario)
+            StartScreen(self.start_info, self.config_path, path, run, scenario=self.demo_scenario)
         )
-        self.call_after_refresh(startup.first_frame_drawn)
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        self.config  # noqa: B018 - a deferred config's models are built now, not at enter
+        startup.first_frame_drawn()
 
     def on_start_requested(self, message: StartRequested) -> None:
         self.connect_and_start(message.operator, message.resume_path)
@@ -666,7 +687,9 @@ def _exit_after(grace_s: float, cleanups: list[Callable[[], None]]) -> None:
     os._exit(EXIT_HANGUP)
 
 
-def run_wizard(config: Config, config_path: Path, *, journal_dir: Path | None = None) -> int:
+def run_wizard(
+    config: Config | DeferredConfig, config_path: Path, *, journal_dir: Path | None = None
+) -> int:
     """Run the wizard in this terminal; returns the process exit code."""
     app = WarunginApp(config, config_path, journal_dir=journal_dir)
     code = app.run()

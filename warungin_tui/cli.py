@@ -86,10 +86,27 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     if ctx.invoked_subcommand not in (None, "check"):
         startup.end()  # the wizard turns the collector on at its first frame; check ends soon
     if ctx.invoked_subcommand is None:
-        config, path = load_or_exit(config_path)
-        from warungin_tui.app import run_wizard
+        sys.exit(open_wizard(config_path))
 
-        sys.exit(run_wizard(config, path))
+
+def open_wizard(config_path: str | None) -> int:
+    """The wizard: its config checked in a child process while the screens are imported
+    (config_beside.py); a bad config exits 2 with every problem before any screen."""
+    from warungin_tui.config_beside import DeferredConfig
+    from warungin_tui.config_source import ConfigError, resolve_config_path
+
+    try:
+        path = resolve_config_path(config_path)
+        config = DeferredConfig(path)
+    except ConfigError as exc:
+        fail(exc.lines)
+    from warungin_tui.app import run_wizard  # Textual and the screens, while the child works
+
+    try:
+        config.start_info()
+    except ConfigError as exc:
+        fail(exc.lines)
+    return run_wizard(config, path)
 
 
 @main.command()

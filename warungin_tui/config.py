@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,11 +19,16 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from warungin_tui import config_rules as rules
-from warungin_tui.errors import WarunginError
 
-ENV_CONFIG = "WARUNGIN_TUI_CONFIG"
-MAX_CONFIG_BYTES = 1024 * 1024
-MAX_CONFIG_NESTING = 20  # of arrays and inline tables; the deepest real key needs 2
+# Re-exported: the rest of the package imports them from here.
+from warungin_tui.config_source import ENV_CONFIG as ENV_CONFIG
+from warungin_tui.config_source import MAX_CONFIG_BYTES as MAX_CONFIG_BYTES
+from warungin_tui.config_source import MAX_CONFIG_NESTING as MAX_CONFIG_NESTING
+from warungin_tui.config_source import ConfigError as ConfigError
+from warungin_tui.config_source import read_config_data
+from warungin_tui.config_source import resolve_config_path as resolve_config_path
+from warungin_tui.config_source import user_config_path as user_config_path
+
 SEED_SERVICES = [
     "postgres",
     "redis",
@@ -43,17 +46,6 @@ SEED_START_ORDER = [
 ]
 # A key whose name looks like one of these never belongs in a file on disk.
 SECRET_KEY_PATTERN = re.compile(r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key", re.I)
-
-
-class ConfigError(WarunginError):
-    """A config that cannot be used; `lines` are ready to print, one problem each."""
-
-    title = "Bad config"
-
-    def __init__(self, lines: list[str], path: Path | None = None) -> None:
-        self.lines = lines
-        self.path = path
-        super().__init__("\n".join(lines))
 
 
 class _Section(BaseModel):
@@ -407,74 +399,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
 
 
 def load_config(path: Path) -> Config:
-    try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_CONFIG_BYTES + 1)  # /dev/zero or a huge file must not fill memory
-        if len(raw) > MAX_CONFIG_BYTES:
-            raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES // 1024} kB"], path)
-        text = raw.decode("utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file"], path) from None
-    except IsADirectoryError:
-        raise ConfigError([f"{path}: is a folder, not a file"], path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot be read ({exc})"], path) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML: {_one_line(str(exc))}"], path) from None
-    except RecursionError:  # tomllib recurses once per nested array or inline table
-        data = None
-    if data is None or _nesting_depth(data) > MAX_CONFIG_NESTING:
-        too_deep = f"nested too deeply (at most {MAX_CONFIG_NESTING} levels)"
-        raise ConfigError([f"{path}: {too_deep}"], path)
-    return parse_config(data, path)
-
-
-def _nesting_depth(data: Any) -> int:
-    """How deep tables and arrays nest (iterative: the value may be deeper than the stack)."""
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(data, 0)]
-    while pending:
-        value, depth = pending.pop()
-        deepest = max(deepest, depth)
-        if isinstance(value, dict):
-            pending.extend((item, depth + 1) for item in value.values())
-        elif isinstance(value, list):
-            pending.extend((item, depth + 1) for item in value)
-    return deepest
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 200 else flat[:200] + "..."
-
-
-def user_config_path() -> Path:
-    from platformdirs import user_config_path as _ucp
-
-    return _ucp("warungin-tui") / "config.toml"
-
-
-def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
-    """--config, then $WARUNGIN_TUI_CONFIG, then ./warungin.toml, then the user config folder."""
-    if explicit:
-        return Path(explicit).expanduser()
-    env = os.environ.get(ENV_CONFIG)
-    if env:
-        return Path(env).expanduser()
-    local = Path("warungin.toml")
-    if local.exists():
-        return local
-    candidate = user_config_path()
-    if candidate.exists():
-        return candidate
-    raise ConfigError(
-        [
-            "no config found: pass --config FILE, set WARUNGIN_TUI_CONFIG, create ./warungin.toml, "
-            f"or {candidate} (start from sample_config.toml; or try `warungin-tui demo`)"
-        ]
-    )
+    return parse_config(read_config_data(path), path)
 
 
 def journal_dir(config: Config) -> Path:

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from warungin_tui.config import Config
+from warungin_tui.config_beside import StartInfo
 from warungin_tui.journal import describe_holder, journal_holder
 from warungin_tui.screens.messages import StartRequested
 from warungin_tui.widgets.keys_footer import KeysFooter
@@ -47,7 +47,7 @@ class StartScreen(Screen[None]):
 
     def __init__(
         self,
-        config: Config,
+        info: StartInfo,
         config_path: Path,
         unfinished: Path | None,
         unfinished_run: Run | None,
@@ -57,19 +57,19 @@ class StartScreen(Screen[None]):
         super().__init__(id="start")
         self.scenario = scenario
         """A rehearsal (`demo`): its scenario in a line, shown so nobody takes it for real."""
-        self.config = config
+        self.info = info
         self.config_path = config_path
         self.unfinished = unfinished
         self.unfinished_run = unfinished_run
         self.connecting = False
 
     def compose(self) -> ComposeResult:
-        target, release = self.config.target, self.config.release
+        start = self.info
         info = Text()
         for label, value in (
-            ("Target ", target.label),
-            ("Release", f"{release.version} (branch {release.branch})"),
-            ("Project", target.project_dir),
+            ("Target ", start.label),
+            ("Release", f"{start.version} (branch {start.branch})"),
+            ("Project", start.project_dir),
             ("Config ", str(self.config_path)),
         ):
             info.append(f"{label}  ", style="bold")
@@ -83,7 +83,7 @@ class StartScreen(Screen[None]):
             yield Static(info, id="start-info")
             with Vertical(id="start-form"):
                 yield Static("Operator (your name, recorded with every action):", markup=False)
-                yield Input(self.config.operator.name, placeholder="Your name", id="operator")
+                yield Input(start.operator_name, placeholder="Your name", id="operator")
                 if self.unfinished is not None:
                     yield Static(self._unfinished_text(), id="unfinished")
                     yield OptionList(
@@ -150,7 +150,7 @@ class StartScreen(Screen[None]):
             choice = self.query_one("#run-choice", OptionList).highlighted_option
             resume = self.unfinished if choice is None or choice.id == "resume" else None
         self.connecting = True
-        self.show_status(f"Connecting to {self.config.target.label} ...", False)
+        self.show_status(f"Connecting to {self.info.label} ...", False)
         self.post_message(StartRequested(name, resume))
 
     def show_status(self, message: str, error: bool) -> None:

@@ -132,14 +132,20 @@ def assert_lines(stderr: str, expected: list[str]) -> None:
     assert "Traceback" not in stderr
 
 
-@pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_config_exits_2_with_one_line_per_problem(tmp_path: Path, name: str) -> None:
+def hostile_file(tmp_path: Path, name: str) -> tuple[Path, list[str]]:
+    """The sample config changed as HOSTILE[name] says, written out; and the lines expected."""
     mutations, expected = HOSTILE[name]
     data = sample()
     for mutate in mutations:
         mutate(data)
     path = tmp_path / "hostile.toml"
     path.write_text(tomli_w.dumps(data))
+    return path, expected
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_config_exits_2_with_one_line_per_problem(tmp_path: Path, name: str) -> None:
+    path, expected = hostile_file(tmp_path, name)
     result = run_cli("validate", str(path))
     assert result.returncode == 2, result
     assert_lines(result.stderr, expected)
@@ -153,14 +159,19 @@ RAW_FILES: dict[str, tuple[str | None, str]] = {
 }
 
 
+def raw_file(tmp_path: Path, name: str) -> tuple[Path, str]:
+    """RAW_FILES[name] as a file (/dev/zero as itself); and the line expected."""
+    text, expected = RAW_FILES[name]
+    if text is None:
+        return Path("/dev/zero"), expected
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path, expected
+
+
 @pytest.mark.parametrize("name", sorted(RAW_FILES))
 def test_unreadable_or_huge_config_gives_one_line(tmp_path: Path, name: str) -> None:
-    text, expected = RAW_FILES[name]
-    if name == "dev_zero":
-        path = Path("/dev/zero")
-    else:
-        path = tmp_path / f"{name}.toml"
-        path.write_text(text or "")
+    path, expected = raw_file(tmp_path, name)
     result = run_cli("validate", str(path))
     assert result.returncode == 2, result
     assert_lines(result.stderr, [expected])
@@ -209,12 +220,7 @@ def test_ordinary_values_stay_accepted(section: str, key: str, value: Any) -> No
 def test_the_wizard_refuses_a_bad_config_before_any_screen(tmp_path: Path, name: str) -> None:
     """The wizard's config is validated in a child process while the screens import
     (config_beside.py): the same lines as `validate`, exit 2, and no screen drawn."""
-    mutations, expected = HOSTILE[name]
-    data = sample()
-    for mutate in mutations:
-        mutate(data)
-    path = tmp_path / "hostile.toml"
-    path.write_text(tomli_w.dumps(data))
+    path, expected = hostile_file(tmp_path, name)
     result = run_cli("--config", str(path))
     assert result.returncode == 2, result
     assert_lines(result.stderr, expected)
@@ -225,10 +231,7 @@ def test_the_wizard_refuses_a_bad_config_before_any_screen(tmp_path: Path, name:
 def test_the_wizard_refuses_an_unreadable_config_before_any_screen(
     tmp_path: Path, name: str
 ) -> None:
-    text, expected = RAW_FILES[name]
-    path = Path("/dev/zero") if text is None else tmp_path / f"{name}.toml"
-    if text is not None:
-        path.write_text(text)
+    path, expected = raw_file(tmp_path, name)
     result = run_cli("--config", str(path))
     assert result.returncode == 2, result
     assert_lines(result.stderr, [expected])

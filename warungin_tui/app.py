@@ -247,8 +247,9 @@ class WarunginApp(App[int]):
         self.call_after_refresh(self._first_frame_drawn)
 
     def _first_frame_drawn(self) -> None:
-        self.config  # noqa: B018 - a deferred config's models are built now, not at enter
-        startup.first_frame_drawn()
+        if self._deferred is not None:  # its models are built now, while the screen is read
+            self._config = self._deferred.load()
+        startup.first_frame_drawn()  # after them: what they made is frozen too
 
     def on_start_requested(self, message: StartRequested) -> None:
         self.connect_and_start(message.operator, message.resume_path)

@@ -111,12 +111,10 @@ class WarunginApp(App[int]):
         """Set by `demo`: the rehearsal scenario in a line ("healthy: Everything works ...")."""
         # The wizard's own start passes a DeferredConfig: the start screen is drawn from its
         # validated StartInfo, and the models are built right after the first frame.
-        self._deferred: DeferredConfig | None = None
-        self._config: Config | None = None
-        if isinstance(config, DeferredConfig):
-            self._deferred, self.start_info = config, config.start_info()
-        else:
-            self._config, self.start_info = config, StartInfo.of(config)
+        self._config = config
+        self.start_info = (
+            config.start_info() if isinstance(config, DeferredConfig) else StartInfo.of(config)
+        )
         self.config_path = config_path
         self.journal_dir = journal_dir or Path(self.start_info.journal_dir)
         self.remote_factory = remote_factory or _default_remote
@@ -138,12 +136,10 @@ class WarunginApp(App[int]):
 
     @property
     def config(self) -> Config:
-        """The validated config (a deferred one is built on first use: right after the first
-        frame, or sooner when something needs it)."""
-        if self._config is None:
-            assert self._deferred is not None
-            self._config = self._deferred.load()
-        return self._config
+        """The validated config (a deferred one's models are built on first use: right after
+        the first frame, or sooner when something needs it)."""
+        config = self._config
+        return config.load() if isinstance(config, DeferredConfig) else config
 
     @property
     def driver(self) -> RunDriver:
@@ -247,8 +243,8 @@ class WarunginApp(App[int]):
         self.call_after_refresh(self._first_frame_drawn)
 
     def _first_frame_drawn(self) -> None:
-        if self._deferred is not None:  # its models are built now, while the screen is read
-            self._config = self._deferred.load()
+        if isinstance(self._config, DeferredConfig):  # built now, while the screen is read
+            self._config.load()
         startup.first_frame_drawn()  # after them: what they made is frozen too
 
     def on_start_requested(self, message: StartRequested) -> None:

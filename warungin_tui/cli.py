@@ -98,12 +98,9 @@ def open_wizard(config_path: str | None) -> int:
     try:
         path = resolve_config_path(config_path)
         config = DeferredConfig(path)
-    except ConfigError as exc:
-        fail(exc.lines)
-    from warungin_tui.app import run_wizard  # Textual and the screens, while the child works
+        from warungin_tui.app import run_wizard  # Textual and the screens, while the child works
 
-    try:
-        config.start_info()
+        config.start_info()  # the child's answer
     except ConfigError as exc:
         fail(exc.lines)
     return run_wizard(config, path)

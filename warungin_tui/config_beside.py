@@ -99,13 +99,13 @@ class DeferredConfig:
             return None
         pid, read_end = self._child
         self._child = None
-        chunks: list[bytes] = []
+        raw = b""
         with contextlib.suppress(OSError), os.fdopen(read_end, "rb") as answer:
-            chunks.append(answer.read(MAX_ANSWER_BYTES))
+            raw = answer.read(MAX_ANSWER_BYTES)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
         try:
-            parsed = json.loads(b"".join(chunks))
+            parsed = json.loads(raw)
         except ValueError:
             return None
         return parsed if isinstance(parsed, dict) else None

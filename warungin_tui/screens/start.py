@@ -57,14 +57,14 @@ class StartScreen(Screen[None]):
         super().__init__(id="start")
         self.scenario = scenario
         """A rehearsal (`demo`): its scenario in a line, shown so nobody takes it for real."""
-        self.info = info
+        self.start_info = info
         self.config_path = config_path
         self.unfinished = unfinished
         self.unfinished_run = unfinished_run
         self.connecting = False
 
     def compose(self) -> ComposeResult:
-        start = self.info
+        start = self.start_info
         info = Text()
         for label, value in (
             ("Target ", start.label),
@@ -150,7 +150,7 @@ class StartScreen(Screen[None]):
             choice = self.query_one("#run-choice", OptionList).highlighted_option
             resume = self.unfinished if choice is None or choice.id == "resume" else None
         self.connecting = True
-        self.show_status(f"Connecting to {self.info.label} ...", False)
+        self.show_status(f"Connecting to {self.start_info.label} ...", False)
         self.post_message(StartRequested(name, resume))
 
     def show_status(self, message: str, error: bool) -> None:

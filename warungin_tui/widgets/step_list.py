@@ -49,10 +49,11 @@ class Row:
             line.append_text(ref)
             line.append(" ")
         state = Text(self.state, style=self.style)
-        room = width - line.cell_len - 1 - state.cell_len
+        free = width - line.cell_len - 1  # for the title and the state, a space between them
+        room = free - state.cell_len
         if room < MIN_TITLE_CELLS:  # a narrow list: the state words give way to the title first
-            state.truncate(max(1, width - line.cell_len - 1 - MIN_TITLE_CELLS), overflow="ellipsis")
-            room = max(1, width - line.cell_len - 1 - state.cell_len)
+            state.truncate(max(1, free - MIN_TITLE_CELLS), overflow="ellipsis")
+            room = max(1, free - state.cell_len)
         title = self.title.copy()
         title.truncate(room, overflow="ellipsis")
         line.append_text(title)
